@@ -1,0 +1,221 @@
+"""The knowledge index: chunks in Chroma (through llama-index's ChromaVectorStore) plus BM25 over them.
+
+A rebuild re-embeds only chunks whose content hash is new; chunks that disappeared from a source are
+deleted. The BM25 index is derived from what the store holds, so an API process pointed at a shared
+Chroma server sees the same passages as the process that indexed them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+
+import numpy as np
+from llama_index.core import VectorStoreIndex
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+from copilot.knowledge.chunking import chunk_document
+from copilot.knowledge.documents import Chunk, KnowledgeDocument
+from copilot.retrieval.embeddings import EmbedderUnavailable, build_embedder, embedder_slug
+from copilot.retrieval.lexical import LexicalIndex, normalise
+from copilot.retrieval.models import IndexReport, Passage, SearchFilters
+from copilot.retrieval.retriever import HybridRetriever
+from copilot.retrieval.store import IndexMissing, chroma_client, collection_name
+from copilot.settings import Settings
+
+ProgressFn = Callable[[int, int], None]
+_BATCH = 64
+_META_KEYS = ("title", "section", "kind", "domain", "language", "article", "source", "path", "position", "tags")
+
+
+class QueryError(ValueError):
+    """The query cannot be searched as given."""
+
+
+def _node_from_chunk(chunk: Chunk) -> TextNode:
+    node = TextNode(
+        id_=chunk.id,
+        text=chunk.text,
+        metadata={
+            "title": chunk.title,
+            "section": chunk.section,
+            "kind": chunk.kind,
+            "domain": chunk.domain,
+            "language": chunk.language,
+            "article": chunk.article,
+            "source": chunk.source,
+            "path": chunk.path,
+            "position": chunk.position,
+            "tags": ",".join(chunk.tags),
+        },
+    )
+    node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
+    return node
+
+
+def _lexical_text(metadata: dict, text: str) -> str:
+    return f"{metadata.get('title', '')} {metadata.get('section', '')}\n{text}"
+
+
+class KnowledgeIndex:
+    """Open (or create) the index described by `settings`."""
+
+    def __init__(self, settings: Settings, *, create: bool = False, embedder: object = "auto") -> None:
+        self.settings = settings
+        self.notices: list[str] = []
+        if embedder == "auto":
+            try:
+                embedder = build_embedder(settings)
+            except EmbedderUnavailable as exc:
+                self.notices.append(f"dense retrieval is off, lexical only: {exc}")
+                embedder = None
+        self.embedder = embedder
+        self.client = chroma_client(settings, create=create)
+        self.name = collection_name(settings, embedder_slug(self.embedder))
+        if create:
+            self.collection = self.client.get_or_create_collection(
+                self.name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        else:
+            try:
+                self.collection = self.client.get_collection(self.name, embedding_function=None)
+            except Exception as exc:
+                raise IndexMissing(
+                    f"the store has no collection '{self.name}' yet: build it with `copilot kb index`"
+                ) from exc
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._lock = threading.Lock()
+        self._lexical: LexicalIndex | None = None
+        self._lexical_meta: list[dict] = []
+        self._lexical_count = -1
+
+    # ---------------------------------------------------------------- building
+
+    def update(
+        self, documents: Iterable[KnowledgeDocument], sources: Iterable[str], progress: ProgressFn | None = None
+    ) -> IndexReport:
+        """Make the index hold exactly the chunks of `documents` for each of `sources`."""
+        docs = list(documents)
+        chunks = [c for d in docs for c in chunk_document(d, self.settings.chunk_chars)]
+        wanted = {c.id: c for c in chunks}
+        existing: set[str] = set()
+        for source in sources:
+            got = self.collection.get(where={"source": source}, include=[])
+            existing.update(got["ids"])
+        new = [c for cid, c in wanted.items() if cid not in existing]
+        stale = sorted(existing - set(wanted))
+        if stale:
+            for i in range(0, len(stale), 500):
+                self.collection.delete(ids=stale[i : i + 500])
+        done = 0
+        if progress:
+            progress(0, len(new))
+        for i in range(0, len(new), _BATCH):
+            batch = new[i : i + _BATCH]
+            nodes = [_node_from_chunk(c) for c in batch]
+            vectors = self._embed_passages([normalise(c.index_text) for c in batch])
+            for node, vector in zip(nodes, vectors, strict=True):
+                node.embedding = vector
+            self.vector_store.add(nodes)
+            done += len(batch)
+            if progress:
+                progress(done, len(new))
+        self._lexical = None
+        return IndexReport(
+            documents=len(docs),
+            chunks=len(wanted),
+            embedded=len(new),
+            unchanged=len(wanted) - len(new),
+            removed=len(stale),
+            notices=list(self.notices),
+            collection=self.name,
+        )
+
+    def _embed_passages(self, texts: list[str]) -> list[list[float]]:
+        if self.embedder is None:
+            return [[1.0] for _ in texts]  # lexical-only collections still need a vector per record
+        return self.embedder.get_text_embedding_batch(texts)  # type: ignore[attr-defined]
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    # ---------------------------------------------------------------- searching
+
+    def _ensure_lexical(self) -> LexicalIndex:
+        with self._lock:
+            count = self.collection.count()
+            if self._lexical is None or count != self._lexical_count:
+                ids: list[str] = []
+                texts: list[str] = []
+                metas: list[dict] = []
+                for offset in range(0, count, 5000):
+                    got = self.collection.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+                    for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                        ids.append(cid)
+                        texts.append(_lexical_text(meta, text or ""))
+                        metas.append(meta)
+                self._lexical = LexicalIndex(ids, texts)
+                self._lexical_meta = metas
+                self._lexical_count = count
+            return self._lexical
+
+    def _mask(self, filters: SearchFilters) -> np.ndarray:
+        return np.array([1.0 if filters.matches(m) else 0.0 for m in self._lexical_meta], dtype=np.float32)
+
+    def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
+        return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
+
+    def retriever(self, k: int = 5, filters: SearchFilters | None = None) -> HybridRetriever:
+        lexical = self._ensure_lexical()
+        dense_factory = None
+        if self.embedder is not None:
+            vector_index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=self.embedder)
+
+            def dense_factory(top_k: int, llama_filters: object) -> object:
+                return vector_index.as_retriever(similarity_top_k=top_k, filters=llama_filters)
+
+        return HybridRetriever(
+            lexical=lexical,
+            nodes=self._nodes,
+            lexical_mask=self._mask,
+            dense_factory=dense_factory,  # type: ignore[arg-type]
+            top_k=k,
+            candidates=max(self.settings.candidates, k),
+            rrf_k=self.settings.rrf_k,
+            filters=filters,
+        )
+
+    def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
+        query = (query or "").strip()
+        if not query:
+            raise QueryError("the query is empty: type the words or the complaint you want guidance for")
+        limit = self.settings.max_query_chars
+        if len(query) > limit:
+            raise QueryError(
+                f"the query is {len(query):,} characters; the limit is {limit:,}. Search with the key sentence "
+                "of the complaint instead (raise COPILOT_MAX_QUERY_CHARS if you really need longer queries)"
+            )
+        if k < 1:
+            raise QueryError("k must be at least 1")
+        hits = self.retriever(k, filters).retrieve(query)
+        passages = []
+        for hit in hits:
+            meta = hit.node.metadata
+            passages.append(
+                Passage(
+                    chunk_id=hit.node.node_id,
+                    doc_id=hit.node.ref_doc_id or "",
+                    title=meta.get("title", ""),
+                    section=meta.get("section", ""),
+                    text=hit.node.get_content(),
+                    score=float(hit.score or 0.0),
+                    kind=meta.get("kind", ""),
+                    domain=meta.get("domain", ""),
+                    language=meta.get("language", ""),
+                    article=meta.get("article", ""),
+                    dense_rank=meta.get("dense_rank"),
+                    lexical_rank=meta.get("lexical_rank"),
+                )
+            )
+        return passages

@@ -1,0 +1,62 @@
+"""The `Copilot` service: the one object every face (API, side panel, CLI, eval runs) talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from copilot.knowledge.loader import SourceError, load_folder
+from copilot.retrieval import IndexReport, KnowledgeIndex, Passage, SearchFilters
+from copilot.retrieval.index import ProgressFn
+from copilot.settings import Settings, get_settings
+
+BUILTIN_SOURCE = "builtin:knowledge"
+
+
+class Copilot:
+    """Owns the pipeline: knowledge -> retrieval -> analysis -> drafting -> checking."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._index: KnowledgeIndex | None = None
+
+    # ---------------------------------------------------------------- knowledge
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        """The knowledge index, opened on first use (raises IndexMissing if it was never built)."""
+        if self._index is None:
+            self._index = KnowledgeIndex(self.settings)
+        return self._index
+
+    def index_knowledge(self, paths: Sequence[Path | str] = (), progress: ProgressFn | None = None) -> IndexReport:
+        """Index the shipped knowledge base (no paths) or the given folders/files.
+
+        Re-running is cheap: only new or changed chunks are embedded, and chunks whose source file
+        disappeared are removed. Bad files are reported in the result and skipped.
+        """
+        sources = [(Path(p), str(Path(p).expanduser().resolve())) for p in paths] or [
+            (self.settings.knowledge_dir, BUILTIN_SOURCE)
+        ]
+        documents, skipped, notices = [], [], []
+        for path, source in sources:
+            report = load_folder(path, source=source)
+            documents.extend(report.documents)
+            skipped.extend(s.model_dump() for s in report.skipped)
+            notices.extend(report.notices)
+        if not documents:
+            where = ", ".join(str(p) for p, _ in sources)
+            raise SourceError(
+                f"no readable documents in {where} (supported: .md, .txt, .html)"
+                + (f"; {len(skipped)} file(s) skipped, first: {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else "")
+            )
+        index = KnowledgeIndex(self.settings, create=True)
+        result = index.update(documents, [s for _, s in sources], progress=progress)
+        self._index = index
+        result.skipped = skipped
+        result.notices = notices + result.notices
+        return result
+
+    def search_knowledge(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
+        """Hybrid search over the knowledge base."""
+        return self.index.search(query, k=k, filters=filters)

@@ -1,0 +1,15 @@
+"""Language, script and sentence handling shared by every stage of the pipeline."""
+
+from copilot.text.language import Language, detect_language, is_chinese
+from copilot.text.script import to_simplified, to_traditional, convert_script
+from copilot.text.sentences import split_sentences
+
+__all__ = [
+    "Language",
+    "convert_script",
+    "detect_language",
+    "is_chinese",
+    "split_sentences",
+    "to_simplified",
+    "to_traditional",
+]

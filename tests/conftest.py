@@ -1,0 +1,52 @@
+"""Shared fixtures: a real index of the shipped knowledge base, built once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+import copilot  # noqa: F401  (configures the offline environment before anything else imports)
+from copilot.service import Copilot
+from copilot.settings import PROJECT_ROOT, Settings
+
+SHARED = PROJECT_ROOT.parent / "shared"
+SEEDS = SHARED / "seeds"
+DATA = SHARED / "data"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def kb_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose embedded store holds the shipped knowledge base (dense + lexical)."""
+    data_dir = tmp_path_factory.mktemp("kb")
+    settings = Settings(data_dir=data_dir)
+    Copilot(settings).index_knowledge()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def kb_copilot(kb_settings: Settings) -> Copilot:
+    return Copilot(kb_settings)
+
+
+@pytest.fixture
+def lexical_settings(tmp_path: Path) -> Settings:
+    """A fresh store without dense embeddings: fast, for tests about indexing mechanics."""
+    return Settings(data_dir=tmp_path / "var", embedding="none")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"shared data: {'present' if DATA.exists() else 'absent'}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
