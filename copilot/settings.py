@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(360, ge=80, description="Target chunk length in characters.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
+    search_kinds: list[str] = Field(
+        ["guidance", "policy", "article"],
+        description="Kinds searched when a search names none (phrasebook templates only when asked for).",
+    )
+    passages_per_document: int = Field(
+        1, ge=0, description="Most passages one document may contribute to a result list (0: no cap)."
+    )
     max_query_chars: int = Field(2000, ge=16, description="Longest query accepted by knowledge search.")
 
     host: str = "127.0.0.1"

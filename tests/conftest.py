@@ -29,10 +29,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def kb_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings whose embedded store holds the shipped knowledge base (dense + lexical)."""
-    data_dir = tmp_path_factory.mktemp("kb")
-    settings = Settings(data_dir=data_dir)
+def kb_settings() -> Settings:
+    """Settings whose embedded store holds the shipped knowledge base (dense + lexical).
+
+    The store lives in var/test-kb and is brought up to date incrementally (content hashes), so only
+    passages that changed since the last run are embedded again. Tests only read from it.
+    """
+    settings = Settings(data_dir=PROJECT_ROOT / "var" / "test-kb")
     Copilot(settings).index_knowledge()
     return settings
 

@@ -23,7 +23,7 @@ def chroma_server(tmp_path: Path):
     """A real `chroma run` on loopback, started and stopped by the test."""
     port = free_port()
     exe = Path(sys.executable).parent / "chroma"
-    log = open(tmp_path / "chroma.log", "wb")
+    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 (kept open for the server's lifetime)
     proc = subprocess.Popen(
         [str(exe), "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,

@@ -12,6 +12,7 @@ import html
 import re
 import unicodedata
 from html.parser import HTMLParser
+from typing import ClassVar
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
@@ -64,8 +65,8 @@ def strip_html(raw: str) -> str:
     """HTML to text with block elements on their own lines; scripts, styles and nav dropped."""
 
     class _Text(HTMLParser):
-        SKIP = {"script", "style", "nav", "footer", "header", "aside", "noscript", "form", "iframe", "title"}
-        BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}
+        SKIP: ClassVar[set[str]] = {"script", "style", "nav", "footer", "header", "aside", "noscript", "form", "iframe", "title"}
+        BLOCK: ClassVar[set[str]] = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}
 
         def __init__(self) -> None:
             super().__init__(convert_charrefs=True)
@@ -142,9 +143,7 @@ def is_junk_line(line: str) -> bool:
         return True  # a tag cloud or a list of place names
     if len(body) < 60 and (_DATE_TIME.search(body) or _PHONE.search(body)) and not re.search(r"[。！？!?，,]", body):
         return True  # a byline, timestamp or contact line
-    if re.fullmatch(r"[\d\s:：/.-]+", body):
-        return True
-    return False
+    return bool(re.fullmatch(r"[\d\s:：/.-]+", body))
 
 
 def is_prose(line: str) -> bool:

@@ -23,6 +23,7 @@ from copilot.retrieval.models import IndexReport, Passage, SearchFilters
 from copilot.retrieval.retriever import HybridRetriever
 from copilot.retrieval.store import IndexMissing, chroma_client, collection_name
 from copilot.settings import Settings
+from copilot.text import detect_language
 
 ProgressFn = Callable[[int, int], None]
 _BATCH = 64
@@ -88,6 +89,7 @@ class KnowledgeIndex:
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
         self._lexical_meta: list[dict] = []
+        self._doc_by_id: dict[str, str] = {}
         self._lexical_count = -1
 
     # ---------------------------------------------------------------- building
@@ -157,6 +159,7 @@ class KnowledgeIndex:
                         metas.append(meta)
                 self._lexical = LexicalIndex(ids, texts)
                 self._lexical_meta = metas
+                self._doc_by_id = {cid: str(m.get("document_id") or m.get("doc_id") or cid) for cid, m in zip(ids, metas, strict=True)}
                 self._lexical_count = count
             return self._lexical
 
@@ -166,7 +169,9 @@ class KnowledgeIndex:
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
 
-    def retriever(self, k: int = 5, filters: SearchFilters | None = None) -> HybridRetriever:
+    def retriever(
+        self, k: int = 5, filters: SearchFilters | None = None, extra_rankings: list[list[str]] | None = None
+    ) -> HybridRetriever:
         lexical = self._ensure_lexical()
         dense_factory = None
         if self.embedder is not None:
@@ -184,7 +189,50 @@ class KnowledgeIndex:
             candidates=max(self.settings.candidates, k),
             rrf_k=self.settings.rrf_k,
             filters=filters,
+            extra_rankings=extra_rankings,
+            doc_of=self._doc_of,
+            per_doc=self.settings.passages_per_document,
         )
+
+    def _doc_of(self, chunk_id: str) -> str:
+        return self._doc_by_id.get(chunk_id, chunk_id)
+
+    def _bridge(self, query: str, filters: SearchFilters) -> list[str]:
+        """Cross-lingual ranking through translations: search in the query's own language, then map each
+        article found to its best passage in the requested language (translations share `article`)."""
+        query_lang = detect_language(query)
+        wanted = filters.language or []
+        if not wanted or query_lang == "other":
+            return []
+        same_script = {"zh-Hant": "zh", "zh-Hans": "zh", "en": "en"}
+        if same_script.get(query_lang) in {same_script.get(w) for w in wanted}:
+            return []
+        source_langs = ["en"] if query_lang == "en" else ["zh-Hant", "zh-Hans"]
+        source = filters.model_copy(update={"language": source_langs})
+        articles: list[str] = []
+        for hit in self.retriever(self.settings.candidates, source).retrieve(query):
+            article = hit.node.metadata.get("article", "")
+            if article and article not in articles:
+                articles.append(article)
+        if not articles:
+            return []
+        target = filters.model_copy(update={"article": None})
+        by_article: dict[str, list[str]] = {}
+        for cid, meta in zip(self._lexical.ids if self._lexical else [], self._lexical_meta, strict=False):
+            if meta.get("article") in articles and target.matches(meta):
+                by_article.setdefault(meta["article"], []).append(cid)
+        ranked: list[str] = []
+        query_vector = np.array(self.embedder.get_query_embedding(normalise(query))) if self.embedder else None
+        for article in articles:
+            ids = by_article.get(article, [])
+            if not ids:
+                continue
+            if query_vector is not None and len(ids) > 1:
+                got = self.collection.get(ids=ids, include=["embeddings"])
+                sims = np.array(got["embeddings"]) @ query_vector
+                ids = [got["ids"][i] for i in np.argsort(-sims)]
+            ranked.extend(ids[:2])
+        return ranked
 
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
         query = (query or "").strip()
@@ -198,7 +246,10 @@ class KnowledgeIndex:
             )
         if k < 1:
             raise QueryError("k must be at least 1")
-        hits = self.retriever(k, filters).retrieve(query)
+        if filters is None or not filters.kind:
+            filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
+        self._ensure_lexical()
+        hits = self.retriever(k, filters, [self._bridge(query, filters)]).retrieve(query)
         passages = []
         for hit in hits:
             meta = hit.node.metadata

@@ -12,8 +12,7 @@ from copilot.text import to_simplified
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z]+|\d+")
 _EN_STOP = frozenset(
-    "a an the and or of to in on for with at by from is are was were be been it its this that my our your "
-    "i you we they he she me us them do does did have has had not no can could would should will as if".split()
+    ["a", "an", "the", "and", "or", "of", "to", "in", "on", "for", "with", "at", "by", "from", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "my", "our", "your", "i", "you", "we", "they", "he", "she", "me", "us", "them", "do", "does", "did", "have", "has", "had", "not", "no", "can", "could", "would", "should", "will", "as", "if"]
 )
 
 

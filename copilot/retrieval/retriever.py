@@ -49,6 +49,9 @@ class HybridRetriever(BaseRetriever):
         candidates: int = 30,
         rrf_k: int = 60,
         filters: SearchFilters | None = None,
+        extra_rankings: list[list[str]] | None = None,
+        doc_of: Callable[[str], str] | None = None,
+        per_doc: int = 0,
     ) -> None:
         super().__init__()
         self._lexical = lexical
@@ -59,6 +62,9 @@ class HybridRetriever(BaseRetriever):
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.filters = filters or SearchFilters()
+        self.extra_rankings = extra_rankings or []
+        self._doc_of = doc_of
+        self.per_doc = per_doc
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query = normalise(query_bundle.query_str)
@@ -72,8 +78,8 @@ class HybridRetriever(BaseRetriever):
                 found[hit.node.node_id] = hit.node  # type: ignore[assignment]
         mask = self._lexical_mask(filters) if filters.as_dict() else None
         lexical_ids = [key for key, _ in self._lexical.search(query, self.candidates, mask=mask)]
-        fused = reciprocal_rank_fusion([r for r in (dense_ids, lexical_ids) if r], self.rrf_k)
-        ranked = sorted(fused, key=lambda key: -fused[key])[: self.top_k]
+        fused = reciprocal_rank_fusion([r for r in (dense_ids, lexical_ids, *self.extra_rankings) if r], self.rrf_k)
+        ranked = self._diversify(sorted(fused, key=lambda key: -fused[key]))
         missing = [key for key in ranked if key not in found]
         if missing:
             found.update(self._nodes(missing))
@@ -88,3 +94,19 @@ class HybridRetriever(BaseRetriever):
             node.metadata["lexical_rank"] = lexical_rank.get(key)
             results.append(NodeWithScore(node=node, score=fused[key]))
         return results
+
+    def _diversify(self, ranked: list[str]) -> list[str]:
+        """At most `per_doc` passages of one document in the results (0: no cap), so the agent sees the
+        best passage of several articles rather than three passages of one."""
+        if not self.per_doc or self._doc_of is None:
+            return ranked[: self.top_k]
+        kept: list[str] = []
+        per: dict[str, int] = {}
+        for key in ranked:
+            doc = self._doc_of(key)
+            if per.get(doc, 0) < self.per_doc:
+                kept.append(key)
+                per[doc] = per.get(doc, 0) + 1
+            if len(kept) == self.top_k:
+                break
+        return kept

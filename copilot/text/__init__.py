@@ -1,7 +1,7 @@
 """Language, script and sentence handling shared by every stage of the pipeline."""
 
 from copilot.text.language import Language, detect_language, is_chinese
-from copilot.text.script import to_simplified, to_traditional, convert_script
+from copilot.text.script import convert_script, to_simplified, to_traditional
 from copilot.text.sentences import split_sentences
 
 __all__ = [

@@ -1,0 +1,224 @@
+"""The "no excuses, no blame" checker."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+from copilot.checking.models import MOVES, CheckError, CheckResult, MoveCheck, Verdict, Violation
+from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
+from copilot.checking.quotes import quoted_customer_spans
+from copilot.checking.rules import Rule, RuleCatalogue, load_rules
+from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
+from copilot.text import detect_language, to_simplified
+from copilot.text.sentences import sentence_bounds
+
+MAX_CHARS = 20_000
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def normalise_for_matching(text: str) -> str:
+    """Simplified script with every character at its original offset, so spans map back exactly."""
+    simplified = to_simplified(text)
+    if len(simplified) == len(text):
+        return simplified
+    return "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
+
+
+class Checker:
+    """Checks a reply against the rule catalogue and, when given, a policy and an authority level."""
+
+    def __init__(self, catalogue: RuleCatalogue, policies: PolicyBook | None = None) -> None:
+        self.catalogue = catalogue
+        self.policies = policies or PolicyBook()
+        self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
+
+    @classmethod
+    def from_knowledge(cls, knowledge_dir: Path) -> Checker:
+        return cls(load_rules(knowledge_dir / "rules"), load_policies(knowledge_dir / "policies"))
+
+    @cached_property
+    def _pattern_rules(self) -> list[Rule]:
+        return [r for r in self.catalogue.rules if r.patterns]
+
+    # ------------------------------------------------------------------ public
+
+    def check(
+        self,
+        text: str,
+        language: str | None = None,
+        *,
+        complaint: str | None = None,
+        level: Level = "agent",
+        policy: PolicyCategory | str | None = None,
+    ) -> CheckResult:
+        if not isinstance(text, str):
+            raise CheckError("the text must be a string")
+        if not text.strip():
+            raise CheckError("the text is empty: paste the reply you want checked")
+        if len(text) > MAX_CHARS:
+            raise CheckError(
+                f"the text is {len(text):,} characters; the checker takes up to {MAX_CHARS:,} at a time "
+                "(one reply): check the replies one by one"
+            )
+        notices: list[str] = []
+        lang = language or detect_language(text)
+        if lang not in ("zh-Hant", "zh-Hans", "en"):
+            notices.append("language not recognised: checked with the English rules")
+            lang = "en"
+        category = self._resolve_policy(policy, notices)
+        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text
+        norm_complaint = normalise_for_matching(complaint) if complaint else None
+        sentences = sentence_bounds(norm)
+        masked = quoted_customer_spans(norm, norm_complaint)
+
+        violations = self._match_rules(text, norm, lang, sentences, masked)
+        if category is not None:
+            violations += self._policy_violations(text, norm, lang, sentences, masked, level, category)
+        violations = _dedupe(violations)
+        moves = self._moves(norm, lang, sentences, masked)
+        return CheckResult(
+            language=lang,
+            verdict=_verdict(violations),
+            violations=violations,
+            moves=moves,
+            notices=notices,
+        )
+
+    # ---------------------------------------------------------------- internals
+
+    def _resolve_policy(self, policy: PolicyCategory | str | None, notices: list[str]) -> PolicyCategory | None:
+        if policy is None or isinstance(policy, PolicyCategory):
+            return policy
+        found = self.policies.category(policy)
+        if found is None:
+            notices.append(f"unknown policy '{policy}': amounts and deadlines were not checked")
+        return found
+
+    def _match_rules(
+        self, text: str, norm: str, lang: str, sentences: list[tuple[int, int]], masked: list[tuple[int, int]]
+    ) -> list[Violation]:
+        chinese_text = lang != "en"
+        out: list[Violation] = []
+        for rule in self._pattern_rules:
+            keys = ["zh", "en"] if chinese_text and rule.category == "jargon" else ["zh" if chinese_text else "en"]
+            for key in keys:
+                patterns, guards = rule.compiled(key)
+                for pattern in patterns:
+                    for m in pattern.finditer(norm):
+                        start, end = m.span("hit") if "hit" in pattern.groupindex and m.group("hit") else m.span()
+                        if start == end or _inside(start, end, masked):
+                            continue
+                        s_start, s_end = _sentence_of(start, sentences, len(norm))
+                        sentence = norm[s_start:s_end]
+                        if any(g.search(sentence) for g in guards):
+                            continue
+                        out.append(_violation(rule, lang, text, start, end))
+        return out
+
+    def _policy_violations(
+        self,
+        text: str,
+        norm: str,
+        lang: str,
+        sentences: list[tuple[int, int]],
+        masked: list[tuple[int, int]],
+        level: Level,
+        category: PolicyCategory,
+    ) -> list[Violation]:
+        breaches: list[PolicyBreach] = check_amounts(norm, sentences, lang, level, category)
+        breaches += check_deadlines(norm, sentences, lang, category)
+        out = []
+        for breach in breaches:
+            if _inside(breach.start, breach.end, masked):
+                continue
+            rule = self._policy_rules.get(f"overpromise.policy_{breach.kind}")
+            if rule is None:
+                continue
+            v = _violation(rule, lang, text, breach.start, breach.end, breach.detail)
+            v.limit = breach.limit_text
+            out.append(v)
+        return out
+
+    def _moves(
+        self, norm: str, lang: str, sentences: list[tuple[int, int]], masked: list[tuple[int, int]]
+    ) -> list[MoveCheck]:
+        key = "en" if lang == "en" else "zh"
+        found: dict[str, MoveCheck] = {}
+        for move_rule in self.catalogue.moves:
+            if move_rule.move in found:
+                continue
+            patterns, guards = _compiled_move(move_rule, key)
+            for pattern in patterns:
+                m = next(
+                    (
+                        m
+                        for m in pattern.finditer(norm)
+                        if not _inside(*m.span(), masked)
+                        and not any(g.search(norm[slice(*_sentence_of(m.start(), sentences, len(norm)))]) for g in guards)
+                    ),
+                    None,
+                )
+                if m:
+                    found[move_rule.move] = MoveCheck(move=move_rule.move, present=True, start=m.start(), end=m.end())
+                    break
+        return [found.get(move, MoveCheck(move=move, present=False)) for move in MOVES]
+
+
+def _compiled_move(rule, key: str):
+    from copilot.checking.rules import _compile
+
+    return _compile(rule, key)
+
+
+def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: dict[str, str] | None = None) -> Violation:
+    fill = detail or {}
+    return Violation(
+        rule_id=rule.id,
+        category=rule.category,
+        severity=rule.severity,
+        start=start,
+        end=end,
+        text=text[start:end],
+        name=rule.name[lang],  # type: ignore[index]
+        explanation=_format(rule.explanation[lang], fill),  # type: ignore[index]
+        suggestion=_format(rule.fix.suggestion[lang], fill),  # type: ignore[index]
+    )
+
+
+def _format(template: str, values: dict[str, str]) -> str:
+    try:
+        return template.format(**values) if values else template
+    except (KeyError, IndexError):
+        return template
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s <= start and end <= e for s, e in spans)
+
+
+def _sentence_of(pos: int, sentences: list[tuple[int, int]], length: int) -> tuple[int, int]:
+    for start, end in sentences:
+        if start <= pos < end:
+            return start, end
+    return 0, length
+
+
+def _dedupe(violations: list[Violation]) -> list[Violation]:
+    """One violation per category per overlapping stretch: the most severe, then the longest."""
+    ordered = sorted(violations, key=lambda v: (v.start, -_SEVERITY_RANK[v.severity], -(v.end - v.start)))
+    kept: list[Violation] = []
+    for v in ordered:
+        clash = next((k for k in kept if k.category == v.category and v.start < k.end and k.start < v.end), None)
+        if clash is None:
+            kept.append(v)
+        elif (_SEVERITY_RANK[v.severity], v.end - v.start) > (_SEVERITY_RANK[clash.severity], clash.end - clash.start):
+            kept[kept.index(clash)] = v
+    return sorted(kept, key=lambda v: (v.start, v.end))
+
+
+def _verdict(violations: list[Violation]) -> Verdict:
+    if any(v.severity == "high" for v in violations):
+        return "reject"
+    return "revise" if violations else "ok"

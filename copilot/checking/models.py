@@ -1,0 +1,71 @@
+"""What the checker returns."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Category = Literal[
+    "blame_department",
+    "blame_partner",
+    "blame_customer",
+    "excuse",
+    "policy_hiding",
+    "lecturing",
+    "jargon",
+    "arguing_minimising",
+    "overpromise",
+]
+CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+Severity = Literal["low", "medium", "high"]
+Verdict = Literal["ok", "revise", "reject"]
+MOVES: tuple[str, ...] = ("acknowledge", "apologise", "thank", "own", "next_step", "follow_up")
+
+
+class Violation(BaseModel):
+    """One breach of the "no excuses, no blame" rules, anchored to the exact characters."""
+
+    rule_id: str
+    category: Category
+    severity: Severity
+    start: int = Field(description="Offset of the first character (Python string index).")
+    end: int = Field(description="Offset after the last character.")
+    text: str = Field(description="text[start:end]")
+    name: str = Field(description="The rule's name in the text's language.")
+    explanation: str
+    suggestion: str = Field(description="How to say it instead.")
+    limit: str | None = Field(None, description="For policy breaches: the limit or time frame that applies.")
+
+
+class MoveCheck(BaseModel):
+    move: str
+    present: bool
+    start: int | None = None
+    end: int | None = None
+
+
+class CheckResult(BaseModel):
+    """The checker's verdict on one text."""
+
+    language: str
+    verdict: Verdict
+    violations: list[Violation] = Field(default_factory=list)
+    moves: list[MoveCheck] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)
+
+    @property
+    def moves_missing(self) -> list[str]:
+        return [m.move for m in self.moves if not m.present]
+
+    @property
+    def moves_present(self) -> list[str]:
+        return [m.move for m in self.moves if m.present]
+
+    @property
+    def clean(self) -> bool:
+        return not self.violations
+
+
+class CheckError(ValueError):
+    """The text cannot be checked as given (empty, too long, not text)."""

@@ -1,0 +1,173 @@
+"""The rule catalogue: YAML files in `knowledge/rules/`, validated at load with file and line named.
+
+Chinese patterns are written once, in Simplified characters: the checker matches them against the text
+after OpenCC Traditional-to-Simplified normalisation, so one pattern covers zh-Hant and zh-Hans.
+English patterns are matched case-insensitively. A guard is a pattern that, when it matches the
+sentence around a hit, cancels the hit (negation, a customer being reassured, a request for approval).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from copilot.checking.models import CATEGORIES, MOVES, Category, Severity
+
+Localized = dict[Literal["zh-Hant", "zh-Hans", "en"], str]
+PatternSet = dict[Literal["zh", "en"], list[str]]
+
+
+class RuleFileError(ValueError):
+    """A rule file is malformed: the message names the file, the line and the problem."""
+
+
+class Fix(BaseModel):
+    move: str | None = Field(None, description="Phrasebook move whose phrase replaces the sentence; none removes it.")
+    replace: dict[str, str] = Field(default_factory=dict, description="Plain words for flagged terms (jargon).")
+    suggestion: Localized
+
+
+class Examples(BaseModel):
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class Rule(BaseModel):
+    id: str
+    category: Category
+    severity: Severity
+    name: Localized
+    explanation: Localized
+    patterns: PatternSet
+    guards: PatternSet = Field(default_factory=dict)
+    fix: Fix
+    examples: Examples = Field(default_factory=Examples)
+    line: int = 0
+    file: str = ""
+
+    @field_validator("name", "explanation")
+    @classmethod
+    def _all_languages(cls, value: dict) -> dict:
+        missing = {"zh-Hant", "zh-Hans", "en"} - set(value)
+        if missing:
+            raise ValueError(f"missing languages: {', '.join(sorted(missing))}")
+        return value
+
+    def compiled(self, lang: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+        return _compile(self, "zh" if lang.startswith("zh") else "en")
+
+
+class MoveRule(BaseModel):
+    move: str
+    patterns: PatternSet
+    guards: PatternSet = Field(default_factory=dict)
+    line: int = 0
+
+    @field_validator("move")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in MOVES:
+            raise ValueError(f"unknown move '{value}' (known: {', '.join(MOVES)})")
+        return value
+
+
+_CACHE: dict[tuple[int, str], tuple[list[re.Pattern[str]], list[re.Pattern[str]]]] = {}
+
+
+def _compile(rule: Rule | MoveRule, key: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    cache_key = (id(rule), key)
+    if cache_key not in _CACHE:
+        flags = re.IGNORECASE if key == "en" else 0
+        _CACHE[cache_key] = (
+            [re.compile(p, flags) for p in rule.patterns.get(key, [])],  # type: ignore[arg-type]
+            [re.compile(p, flags) for p in rule.guards.get(key, [])],  # type: ignore[arg-type]
+        )
+    return _CACHE[cache_key]
+
+
+def _item_lines(path: Path, text: str, key: str) -> list[int]:
+    """1-based line of each item in the top-level list `key`, for error messages."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for k, v in root.value:
+        if k.value == key and isinstance(v, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in v.value]
+    return []
+
+
+def _check_patterns(path: Path, line: int, ident: str, patterns: dict) -> None:
+    for lang, items in patterns.items():
+        for pattern in items:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise RuleFileError(f"{path}:{line}: rule '{ident}': bad {lang} pattern {pattern!r}: {exc}") from exc
+
+
+def _load_file(path: Path) -> tuple[list[Rule], list[MoveRule]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RuleFileError(f"{path}{where}: not valid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise RuleFileError(f"{path}:1: expected a mapping with 'rules:' and/or 'moves:'")
+    rules: list[Rule] = []
+    moves: list[MoveRule] = []
+    for key, model, sink in (("rules", Rule, rules), ("moves", MoveRule, moves)):
+        items = data.get(key) or []
+        lines = _item_lines(path, text, key)
+        for i, item in enumerate(items):
+            line = lines[i] if i < len(lines) else 0
+            ident = item.get("id") or item.get("move") or f"#{i + 1}" if isinstance(item, dict) else f"#{i + 1}"
+            if not isinstance(item, dict):
+                raise RuleFileError(f"{path}:{line}: entry {ident} of '{key}' must be a mapping")
+            try:
+                parsed = model(**item, line=line, **({"file": str(path)} if model is Rule else {}))
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise RuleFileError(f"{path}:{line}: entry '{ident}': {problems}") from exc
+            _check_patterns(path, line, str(ident), parsed.patterns)
+            _check_patterns(path, line, str(ident), parsed.guards)
+            sink.append(parsed)  # type: ignore[arg-type]
+    return rules, moves
+
+
+class RuleCatalogue(BaseModel):
+    rules: list[Rule]
+    moves: list[MoveRule]
+
+    def by_category(self, category: str) -> list[Rule]:
+        return [r for r in self.rules if r.category == category]
+
+
+def load_rules(folder: Path) -> RuleCatalogue:
+    rules: list[Rule] = []
+    moves: list[MoveRule] = []
+    files = sorted(Path(folder).glob("*.yaml")) + sorted(Path(folder).glob("*.yml"))
+    if not files:
+        raise RuleFileError(f"{folder}: no rule files (*.yaml)")
+    seen: dict[str, str] = {}
+    for path in files:
+        file_rules, file_moves = _load_file(path)
+        for rule in file_rules:
+            if rule.id in seen:
+                raise RuleFileError(f"{path}:{rule.line}: duplicate rule id '{rule.id}' (first in {seen[rule.id]})")
+            seen[rule.id] = f"{path}:{rule.line}"
+        rules.extend(file_rules)
+        moves.extend(file_moves)
+    missing = set(CATEGORIES) - {r.category for r in rules}
+    if missing:
+        raise RuleFileError(f"{folder}: no rule for categories {', '.join(sorted(missing))}")
+    return RuleCatalogue(rules=rules, moves=moves)
