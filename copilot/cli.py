@@ -97,6 +97,107 @@ def kb_search(
         typer.echo(f"   {snippet}\n")
 
 
+def _result_json(result, fixed=None) -> dict:
+    data = result.model_dump()
+    data["moves_missing"] = result.moves_missing
+    if fixed is not None:
+        data["fixed"] = {"text": fixed.text, "check": fixed.check.model_dump(), "changes": [c.model_dump() for c in fixed.changes]}
+    return data
+
+
+def _highlight(text: str, violations) -> str:
+    out, cursor = [], 0
+    for v in sorted(violations, key=lambda v: v.start):
+        if v.start < cursor:
+            continue
+        out.append(text[cursor : v.start])
+        out.append(typer.style(text[v.start : v.end], fg=typer.colors.RED, underline=True))
+        cursor = v.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+@app.command("check")
+def check(
+    text: str = typer.Argument(None, help="The reply to check (or use --file)."),
+    lang: str | None = typer.Option(None, "--lang", help="zh-Hant | zh-Hans | en (detected if not given)."),
+    level: str = typer.Option("agent", "--level", help="agent | supervisor | manager: whose authority applies."),
+    policy: str | None = typer.Option(None, "--policy", help="Policy category, e.g. ecommerce/late_delivery."),
+    complaint: str | None = typer.Option(None, "--complaint", help="The customer's message (quotes of it are not flagged)."),
+    file: Path | None = typer.Option(None, "--file", help="JSONL with a 'reply' field per line (optional lang, complaint, level, policy)."),
+    fix: bool = typer.Option(False, "--fix", help="Also return a deterministic rewrite that passes the check."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output (one object per input line with --file)."),
+) -> None:
+    """Check a reply against the "no excuses, no blame" rules and the policy limits."""
+    from copilot.checking import CheckError
+    from copilot.service import Copilot
+
+    if level not in ("agent", "supervisor", "manager"):
+        _fail(f"--level must be agent, supervisor or manager, not {level!r}")
+    if lang is not None and lang not in ("zh-Hant", "zh-Hans", "en"):
+        _fail(f"--lang must be zh-Hant, zh-Hans or en, not {lang!r}")
+    service = Copilot(get_settings())
+    if file is not None:
+        _check_file(service, file, fix)
+        return
+    if text is None:
+        _fail("give the text to check, or --file replies.jsonl")
+    try:
+        result = service.check(text, lang, complaint=complaint, level=level, policy=policy)  # type: ignore[arg-type]
+        fixed = service.fix(text, lang, complaint=complaint, level=level, policy=policy) if fix else None  # type: ignore[arg-type]
+    except CheckError as exc:
+        _fail(str(exc))
+    if json_out:
+        typer.echo(json.dumps(_result_json(result, fixed), ensure_ascii=False, indent=2))
+        raise typer.Exit(0 if result.verdict == "ok" else 1)
+    colour = {"ok": typer.colors.GREEN, "revise": typer.colors.YELLOW, "reject": typer.colors.RED}[result.verdict]
+    typer.secho(f"verdict: {result.verdict} ({result.language})", fg=colour, bold=True)
+    if result.violations:
+        typer.echo(_highlight(text, result.violations))
+    for v in result.violations:
+        typer.echo(f"- [{v.severity}] {v.name} ({v.rule_id}) at {v.start}-{v.end}: \"{v.text}\"")
+        typer.echo(f"    {v.explanation}")
+        typer.echo(f"    fix: {v.suggestion}")
+    typer.echo(f"moves present: {', '.join(result.moves_present) or '-'}; missing: {', '.join(result.moves_missing) or '-'}")
+    for notice in result.notices:
+        typer.secho(f"notice: {notice}", fg=typer.colors.YELLOW, err=True)
+    if fixed is not None:
+        typer.secho(f"rewrite ({fixed.check.verdict}):", bold=True)
+        typer.echo(fixed.text)
+    raise typer.Exit(0 if result.verdict == "ok" else 1)
+
+
+def _check_file(service, path: Path, fix: bool) -> None:
+    """One JSON result per input line, in order; a bad line gets an error object, never aborts the run."""
+    from copilot.checking import CheckError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {path}: {exc}")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object") from exc
+            if not isinstance(item, dict) or not isinstance(item.get("reply"), str):
+                raise ValueError("each line must be a JSON object with a string 'reply' field")
+            kwargs = {
+                "complaint": item.get("complaint"),
+                "level": item.get("level") or "agent",
+                "policy": item.get("policy"),
+            }
+            result = service.check(item["reply"], item.get("lang"), **kwargs)
+            fixed = service.fix(item["reply"], item.get("lang"), **kwargs) if fix else None
+            out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **_result_json(result, fixed)}
+        except (ValueError, CheckError) as exc:
+            out = {"line": number, "error": str(exc)}
+        typer.echo(json.dumps(out, ensure_ascii=False))
+
+
 def main() -> None:
     app()
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
+from copilot.checking import Checker, CheckResult, Fixer, FixResult
 from copilot.knowledge.loader import SourceError, load_folder
+from copilot.knowledge.phrasebook import Phrasebook, load_phrasebook
+from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
 from copilot.retrieval import IndexReport, KnowledgeIndex, Passage, SearchFilters
 from copilot.retrieval.index import ProgressFn
 from copilot.settings import Settings, get_settings
@@ -19,6 +23,52 @@ class Copilot:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self._index: KnowledgeIndex | None = None
+
+    # ---------------------------------------------------------------- content
+
+    @cached_property
+    def policies(self) -> PolicyBook:
+        return load_policies(self.settings.knowledge_dir / "policies")
+
+    @cached_property
+    def phrasebook(self) -> Phrasebook:
+        return load_phrasebook(self.settings.knowledge_dir / "phrasebook")
+
+    @cached_property
+    def checker(self) -> Checker:
+        from copilot.checking.rules import load_rules
+
+        return Checker(load_rules(self.settings.knowledge_dir / "rules"), self.policies)
+
+    @cached_property
+    def fixer(self) -> Fixer:
+        return Fixer(self.checker, self.phrasebook)
+
+    # ---------------------------------------------------------------- checking
+
+    def check(
+        self,
+        text: str,
+        language: str | None = None,
+        *,
+        complaint: str | None = None,
+        level: Level = "agent",
+        policy: PolicyCategory | str | None = None,
+    ) -> CheckResult:
+        """Check a draft or the agent's own text against the "no excuses, no blame" rules."""
+        return self.checker.check(text, language, complaint=complaint, level=level, policy=policy)
+
+    def fix(
+        self,
+        text: str,
+        language: str | None = None,
+        *,
+        complaint: str | None = None,
+        level: Level = "agent",
+        policy: PolicyCategory | str | None = None,
+    ) -> FixResult:
+        """Rewrite the flagged spans deterministically (phrasebook) and re-check until clean."""
+        return self.fixer.fix(text, language, complaint=complaint, level=level, policy=policy)
 
     # ---------------------------------------------------------------- knowledge
 

@@ -33,6 +33,7 @@ class Checker:
         self.catalogue = catalogue
         self.policies = policies or PolicyBook()
         self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
+        self._yields = {r.id: set(r.yields_to) for r in catalogue.rules if r.yields_to}
 
     @classmethod
     def from_knowledge(cls, knowledge_dir: Path) -> Checker:
@@ -76,7 +77,7 @@ class Checker:
         violations = self._match_rules(text, norm, lang, sentences, masked)
         if category is not None:
             violations += self._policy_violations(text, norm, lang, sentences, masked, level, category)
-        violations = _dedupe(violations)
+        violations = _apply_yields(_dedupe(violations), sentences, self._yields)
         moves = self._moves(norm, lang, sentences, masked)
         return CheckResult(
             language=lang,
@@ -108,7 +109,7 @@ class Checker:
                 for pattern in patterns:
                     for m in pattern.finditer(norm):
                         start, end = m.span("hit") if "hit" in pattern.groupindex and m.group("hit") else m.span()
-                        if start == end or _inside(start, end, masked):
+                        if start == end or _overlaps(start, end, masked):
                             continue
                         s_start, s_end = _sentence_of(start, sentences, len(norm))
                         sentence = norm[s_start:s_end]
@@ -198,6 +199,10 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(s <= start and end <= e for s, e in spans)
 
 
+def _overlaps(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < e and s < end for s, e in spans)
+
+
 def _sentence_of(pos: int, sentences: list[tuple[int, int]], length: int) -> tuple[int, int]:
     for start, end in sentences:
         if start <= pos < end:
@@ -216,6 +221,24 @@ def _dedupe(violations: list[Violation]) -> list[Violation]:
         elif (_SEVERITY_RANK[v.severity], v.end - v.start) > (_SEVERITY_RANK[clash.severity], clash.end - clash.start):
             kept[kept.index(clash)] = v
     return sorted(kept, key=lambda v: (v.start, v.end))
+
+
+def _apply_yields(
+    violations: list[Violation], sentences: list[tuple[int, int]], yields: dict[str, set[str]]
+) -> list[Violation]:
+    """A rule that yields (e.g. "not our fault") is dropped when the sentence already carries the more
+    specific finding (the named department or partner)."""
+    if not yields:
+        return violations
+    kept = []
+    for v in violations:
+        stronger = yields.get(v.rule_id)
+        if stronger:
+            here = _sentence_of(v.start, sentences, v.end)
+            if any(o is not v and o.category in stronger and _sentence_of(o.start, sentences, o.end) == here for o in violations):
+                continue
+        kept.append(v)
+    return kept
 
 
 def _verdict(violations: list[Violation]) -> Verdict:

@@ -28,17 +28,27 @@ _APPROVAL = {
 }
 # Which time frame a promise is about, by the words in its sentence (first match wins).
 _FRAME_WORDS: list[tuple[str, dict[str, str]]] = [
-    ("refund", {"zh": r"退款|退钱|退费|退回|到账|返还|退还", "en": r"refund|money back|reimburs|credited back"}),
+    ("refund", {"zh": r"退款|退钱|退费|退回|到账|返还|退还|退到|退给|退至", "en": r"refund|money back|reimburs|credited back|back in(to)? your (account|card)|back on your card|back to your card"}),
+    ("rebooking", {"zh": r"改签|重新预订|重新订|换到|安排(其他|下一)班|改到", "en": r"rebook|re-book|new flight|another flight|alternative (flight|room|hotel)"}),
     ("pickup", {"zh": r"取件|上门取|取回|收回", "en": r"collect|pick[- ]?up"}),
     ("technician_visit", {"zh": r"上门|师傅|技术人员|工程师|维修人员|装机", "en": r"technician|engineer|visit|on[- ]site"}),
     ("replacement", {"zh": r"补发|换货|寄出|发货|寄给您|新的|重新寄|补寄|新卡", "en": r"replacement|new card|send (you )?(a )?new|reship|dispatch|ship"}),
-    ("callback", {"zh": r"回电|回复您|回覆|联系您|打给您|致电|答复|回您电话", "en": r"call you|get back to you|contact you|reply|ring you|phone you"}),
+    ("callback", {"zh": r"回电|回复您|回覆|联系您|打给您|致电|答复|回您电话|告诉您|通知您|跟您说", "en": r"call you|get back to you|contact you|reply|ring you|phone you"}),
     ("investigation", {"zh": r"调查|核查|查明|查清|核实|追查", "en": r"investigat|look into|check (it|this|what)|find out|trace"}),
     ("first_update", {"zh": r"更新|进度|进展", "en": r"update|progress"}),
     ("resolution", {"zh": r"解决|修好|修复|恢复|处理好|搞定|解除|解封|完成|处理完|办好", "en": r"fix|resolv|restor|sort(ed)? (it|this|out)|unblock|solved|complete"}),
 ]
 _FRAME_RE = {
     lang: [(frame, re.compile(words[lang], re.IGNORECASE)) for frame, words in _FRAME_WORDS] for lang in ("zh", "en")
+}
+# Words that describe the outcome arriving, not the work starting ("到账" vs "帮您处理").
+_COMPLETION = {
+    "zh": re.compile(r"到账|退到|退回到|到您|收到|送达|送到|寄到|到货|修好|恢复|解决|搞定|完成|办好|处理好|批下来|生效"),
+    "en": re.compile(
+        r"arriv|be back|reach you|be (fixed|resolved|restored|credited|refunded|done|sorted|approved)|see (it|the|your)|land|"
+        r"show (up|on)|(have|get) (you|it|this|that) [a-z]+ed",
+        re.I,
+    ),
 }
 _GUARANTEE_ZH = re.compile(r"通常|一般|大约|大概|预计|最晚|最迟|之后|以后|超过|至少")
 _GUARANTEE_EN = re.compile(r"usually|normally|typically|about|around|at the latest|no later than|after|at least|expected", re.I)
@@ -88,11 +98,36 @@ def check_amounts(
     return breaches
 
 
-def frame_of(sentence: str, language: str) -> str | None:
-    for frame, pattern in _FRAME_RE[_key(language)]:
-        if pattern.search(sentence):
-            return frame
-    return None
+# When a category has no time frame of the kind promised, the promise is held to the nearest one it has.
+_FALLBACK = {
+    "refund": ("resolution", "investigation"),
+    "replacement": ("resolution",),
+    "rebooking": ("resolution",),
+    "technician_visit": ("resolution",),
+    "pickup": ("resolution",),
+    "callback": ("first_update",),
+    "first_update": ("callback",),
+    "resolution": ("investigation",),
+}
+_CLAUSE_BREAK = re.compile(r"[，,；;：:]|\band\b|\bbut\b|而且|并且|然后|同时")
+
+
+def frame_of(sentence: str, language: str, near: tuple[int, int] | None = None) -> str | None:
+    """The time frame a stretch of text talks about; with `near` (a span), the one whose words sit closest."""
+    best: tuple[int, int, str] | None = None
+    for order, (frame, pattern) in enumerate(_FRAME_RE[_key(language)]):
+        for m in pattern.finditer(sentence):
+            # English puts the verb before the time ("call you back within 2 hours"), Chinese mostly
+            # after it ("24小時內回電"): words on the other side count as further away
+            if near is None:
+                distance = 0
+            elif m.start() >= near[1]:
+                distance = m.start() - near[1] + (12 if language == "en" else 0)
+            else:
+                distance = max(0, near[0] - m.end()) + (0 if language == "en" else 4)
+            if best is None or (distance, order) < best[:2]:
+                best = (distance, order, frame)
+    return best[2] if best else None
 
 
 def check_deadlines(
@@ -106,10 +141,21 @@ def check_deadlines(
         if not durations:
             continue
         for duration in durations:
-            # the words just before the promise decide what it is about ("退款三天内" / "call you back today")
-            window = sentence[max(0, duration.start - 30) : duration.end + 30]
-            frame = frame_of(window, language) or frame_of(sentence, language)
+            # the promise's own clause decides what it is about ("退款三天內", "collect it within 2 days")
+            before = [m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, duration.start)]
+            after = _CLAUSE_BREAK.search(sentence, duration.end)
+            clause_start = before[-1] if before else 0
+            clause = sentence[clause_start : after.start() if after else len(sentence)]
+            frame = frame_of(clause, language, near=(duration.start - clause_start, duration.end - clause_start))
+            if frame is None:
+                continue  # a time with nothing promised in its clause ("I'll ask my supervisor today")
+            if duration.immediate and not _COMPLETION[_key(language)].search(clause):
+                continue  # "我馬上幫您查" starts the work now; it does not promise the result now
             allowed = category.time_frames.get(frame or "")
+            for other in _FALLBACK.get(frame or "", ()):
+                if allowed is not None:
+                    break
+                allowed = category.time_frames.get(other)
             if allowed is None or duration.hours >= allowed.in_hours:
                 continue
             if hedge.search(sentence[max(0, duration.start - 8) : duration.end + 6]):

@@ -7,9 +7,9 @@ import re
 _QUOTED = re.compile(r"「([^」]{2,})」|『([^』]{2,})』|“([^”]{2,})”|\"([^\"]{2,})\"|‘([^’]{2,})’|'([^']{4,})'")
 # words that introduce what the customer said (Simplified; the text is normalised before matching)
 _REPORTING = re.compile(
-    r"(您|你|客户|顾客)(刚才|刚刚|之前|先前|在信中|在留言中)?(提到|说|讲|反映|表示|问|写道|写|质疑|认为|觉得|指出)(的)?[：:，,]?\s*$"
-    r"|(you|you've|you have)\s+(said|mentioned|wrote|written|asked|told us|put it|called it|described it as)[:,]?\s*$"
-    r"|(as you put it|in your words|your words)[:,]?\s*$",
+    r"(您|你|客户|顾客)(刚才|刚刚|之前|先前|在信中|在留言中)?(提到|说|讲|反映|表示|问|写道|写|质疑|认为|觉得|指出|被告知)"
+    r"|(you|you've|you have)\s+(said|mentioned|wrote|written|asked|told us|put it|called it|described|were told|being told)"
+    r"|(as you put it|in your words|your words)",
     re.IGNORECASE,
 )
 
@@ -25,7 +25,8 @@ def quoted_customer_spans(norm_text: str, norm_complaint: str | None) -> list[tu
     spans = []
     for m in _QUOTED.finditer(norm_text):
         inner = next(g for g in m.groups() if g is not None)
-        before = norm_text[max(0, m.start() - 24) : m.start()]
+        # the reporting phrase may sit a few words before the quote ("you mentioned being told it was ...")
+        before = re.split(r"[。！？!?.；;]", norm_text[max(0, m.start() - 40) : m.start()])[-1]
         if (complaint and _squash(inner) and _squash(inner) in complaint) or _REPORTING.search(before):
             spans.append((m.start(), m.end()))
     return spans

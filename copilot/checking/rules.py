@@ -46,6 +46,9 @@ class Rule(BaseModel):
     guards: PatternSet = Field(default_factory=dict)
     fix: Fix
     examples: Examples = Field(default_factory=Examples)
+    yields_to: list[Category] = Field(
+        default_factory=list, description="Drop this hit when one of these categories is found in the same sentence."
+    )
     line: int = 0
     file: str = ""
 
@@ -103,6 +106,25 @@ def _item_lines(path: Path, text: str, key: str) -> list[int]:
     return []
 
 
+_TERM = re.compile(r"<<([A-Z_]+)>>")
+
+
+def _expand(path: Path, line: int, ident: str, patterns: dict, terms: dict[str, list[str]]) -> dict:
+    """Replace `<<NAME>>` with the alternation of the term list NAME (longest alternatives first)."""
+    out: dict[str, list[str]] = {}
+    for lang, items in patterns.items():
+        expanded = []
+        for pattern in items:
+            for name in _TERM.findall(pattern):
+                if name not in terms:
+                    raise RuleFileError(f"{path}:{line}: rule '{ident}': unknown term <<{name}>> (define it under 'terms:')")
+            expanded.append(
+                _TERM.sub(lambda m: "(?:" + "|".join(sorted(terms[m.group(1)], key=len, reverse=True)) + ")", pattern)
+            )
+        out[lang] = expanded
+    return out
+
+
 def _check_patterns(path: Path, line: int, ident: str, patterns: dict) -> None:
     for lang, items in patterns.items():
         for pattern in items:
@@ -112,7 +134,7 @@ def _check_patterns(path: Path, line: int, ident: str, patterns: dict) -> None:
                 raise RuleFileError(f"{path}:{line}: rule '{ident}': bad {lang} pattern {pattern!r}: {exc}") from exc
 
 
-def _load_file(path: Path) -> tuple[list[Rule], list[MoveRule]]:
+def _read(path: Path) -> tuple[str, dict]:
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text) or {}
@@ -122,7 +144,12 @@ def _load_file(path: Path) -> tuple[list[Rule], list[MoveRule]]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise RuleFileError(f"{path}{where}: not valid YAML: {problem}") from exc
     if not isinstance(data, dict):
-        raise RuleFileError(f"{path}:1: expected a mapping with 'rules:' and/or 'moves:'")
+        raise RuleFileError(f"{path}:1: expected a mapping with 'terms:', 'rules:' and/or 'moves:'")
+    return text, data
+
+
+def _load_file(path: Path, terms: dict[str, list[str]]) -> tuple[list[Rule], list[MoveRule]]:
+    text, data = _read(path)
     rules: list[Rule] = []
     moves: list[MoveRule] = []
     for key, model, sink in (("rules", Rule, rules), ("moves", MoveRule, moves)):
@@ -133,8 +160,12 @@ def _load_file(path: Path) -> tuple[list[Rule], list[MoveRule]]:
             ident = item.get("id") or item.get("move") or f"#{i + 1}" if isinstance(item, dict) else f"#{i + 1}"
             if not isinstance(item, dict):
                 raise RuleFileError(f"{path}:{line}: entry {ident} of '{key}' must be a mapping")
+            fields = dict(item)
+            for key_name in ("patterns", "guards"):
+                if isinstance(fields.get(key_name), dict):
+                    fields[key_name] = _expand(path, line, str(ident), fields[key_name], terms)
             try:
-                parsed = model(**item, line=line, **({"file": str(path)} if model is Rule else {}))
+                parsed = model(**fields, line=line, **({"file": str(path)} if model is Rule else {}))
             except ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 raise RuleFileError(f"{path}:{line}: entry '{ident}': {problems}") from exc
@@ -158,9 +189,16 @@ def load_rules(folder: Path) -> RuleCatalogue:
     files = sorted(Path(folder).glob("*.yaml")) + sorted(Path(folder).glob("*.yml"))
     if not files:
         raise RuleFileError(f"{folder}: no rule files (*.yaml)")
+    terms: dict[str, list[str]] = {}
+    for path in files:
+        _, data = _read(path)
+        for name, values in (data.get("terms") or {}).items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise RuleFileError(f"{path}: term '{name}' must be a list of strings")
+            terms[str(name)] = terms.get(str(name), []) + values
     seen: dict[str, str] = {}
     for path in files:
-        file_rules, file_moves = _load_file(path)
+        file_rules, file_moves = _load_file(path, terms)
         for rule in file_rules:
             if rule.id in seen:
                 raise RuleFileError(f"{path}:{rule.line}: duplicate rule id '{rule.id}' (first in {seen[rule.id]})")

@@ -20,7 +20,7 @@ class PolicyError(ValueError):
 
 
 class TimeFrame(BaseModel):
-    """The fastest commitment the company can keep; an agent may promise this or later, never sooner."""
+    """The earliest the company can reliably commit to: an agent may promise this or later, never sooner."""
 
     hours: float | None = None
     days: float | None = None
@@ -44,11 +44,11 @@ class TimeFrame(BaseModel):
             if self.hours is not None:
                 return f"within {n_text} hours"
             return f"within {n_text} {'working days' if self.business else 'days'}"
-        unit = "小時" if self.hours is not None else ("個工作天" if self.business else "天")
-        text = f"{n_text} {unit}內"
         if language == "zh-Hans":
-            text = text.replace("小時", "小时").replace("個工作天", "个工作日")
-        return text
+            unit = "小时" if self.hours is not None else ("个工作日" if self.business else "天")
+            return f"{n_text}{unit}内"
+        unit = "小時" if self.hours is not None else ("個工作天" if self.business else "天")
+        return f"{n_text}{unit}內"
 
 
 class Compensation(BaseModel):

@@ -79,17 +79,20 @@ class Duration:
     start: int
     end: int
     text: str
+    immediate: bool = False  # "right away", "马上": often when work starts rather than when it is done
 
 
 _NUM = rf"(?P<n>\d+(?:\.\d+)?|{CN_NUMBER}|半)"
 _DURATION_ZH = re.compile(
+    r"(?P<now>马上|馬上|立刻|立即|即刻|现在就|現在就|一小时内|一小時內)|"
     rf"{_NUM}\s?(?:个|個)?\s?(?P<u>小时|小時|钟头|鐘頭|分钟|分鐘|工作日|工作天|个工作日|個工作天|天|日|周|週|星期)"
-    r"|(?P<today>今天|今日|今晚|当天|當天|马上|馬上|立刻|立即|即刻|现在就|現在就|稍后|稍後|下班前|今天下午|今天上午|(?:下午|上午|晚上|中午)?[一二三四五六七八九十\d]+[点點](?:钟|鐘)?(?:以)?前)"
+    r"|(?P<today>今天|今日|今晚|当天|當天|稍后|稍後|下班前|今天下午|今天上午|(?:下午|上午|晚上|中午)?[一二三四五六七八九十\d]+[点點](?:钟|鐘)?(?:以)?前)"
     r"|(?P<tomorrow>明天|明日|隔天)|(?P<after>后天|後天)"
 )
 _DURATION_EN = re.compile(
     rf"(?P<n>{EN_NUMBER})[\s-]+(?:(?P<biz>business|working)\s+)?(?P<u>hours?|hrs?|minutes?|mins?|days?|weeks?)"
-    r"|(?P<today>today|tonight|right away|straight away|immediately|right now|within the hour|same[- ]day|"
+    r"|(?P<now>right away|straight away|immediately|right now|within the hour|in the next hour|within an hour)"
+    r"|(?P<today>today|tonight|same[- ]day|"
     r"end of (?:the )?day|this (?:afternoon|morning|evening)|by \d{1,2}(?::\d{2})?\s?(?:am|pm|a\.m\.|p\.m\.))"
     r"|(?P<tomorrow>tomorrow)",
     re.IGNORECASE,
@@ -106,7 +109,9 @@ def find_durations(text: str, language: str) -> list[Duration]:
     pattern = _DURATION_EN if language == "en" else _DURATION_ZH
     for m in pattern.finditer(text):
         hours: float | None
-        if m.group("today"):
+        if m.group("now"):
+            hours = 1.0
+        elif m.group("today"):
             hours = 8.0
         elif m.group("tomorrow"):
             hours = 24.0
@@ -123,5 +128,5 @@ def find_durations(text: str, language: str) -> list[Duration]:
             else:
                 per = _UNIT_HOURS.get(unit, 24)
             hours = n * per
-        out.append(Duration(hours, m.start(), m.end(), m.group(0)))
+        out.append(Duration(hours, m.start(), m.end(), m.group(0), immediate=bool(m.group("now"))))
     return out

@@ -1,0 +1,19 @@
+"""The "no excuses, no blame" checker: rules as data, exact spans, policy limits, deterministic fixes."""
+
+from copilot.checking.checker import Checker
+from copilot.checking.fixer import Fixer, FixResult
+from copilot.checking.models import CATEGORIES, CheckError, CheckResult, MoveCheck, Violation
+from copilot.checking.rules import RuleFileError, load_rules
+
+__all__ = [
+    "CATEGORIES",
+    "CheckError",
+    "CheckResult",
+    "Checker",
+    "FixResult",
+    "Fixer",
+    "MoveCheck",
+    "RuleFileError",
+    "Violation",
+    "load_rules",
+]
