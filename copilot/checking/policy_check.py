@@ -22,7 +22,8 @@ _APPROVAL = {
     "en": re.compile(
         r"\b(request|ask|apply|seek|get)\w*\b.{0,40}\b(approv|authori[sz]|sign[- ]off)|approval|"
         r"\b(ask|check with|speak to|get)\b.{0,12}\b(my |our )?(supervisor|manager|team lead)|"
-        r"\b(supervisor|manager)\b.{0,30}\b(approv|agree|sign)",
+        r"\b(supervisor|manager)\b.{0,30}\b(approv|agree|sign)|"
+        r"\b(request|ask)\w*\b.{0,40}\b(supervisor|manager)",
         re.IGNORECASE,
     ),
 }
