@@ -99,7 +99,6 @@ def kb_search(
 
 def _result_json(result, fixed=None) -> dict:
     data = result.model_dump()
-    data["moves_missing"] = result.moves_missing
     if fixed is not None:
         data["fixed"] = {"text": fixed.text, "check": fixed.check.model_dump(), "changes": [c.model_dump() for c in fixed.changes]}
     return data
@@ -196,6 +195,38 @@ def _check_file(service, path: Path, fix: bool) -> None:
         except (ValueError, CheckError) as exc:
             out = {"line": number, "error": str(exc)}
         typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default 7860)."),
+) -> None:
+    """Run the API and the side panel in one process (panel at /, API under /v1, docs at /docs)."""
+    import socket
+
+    import gradio as gr
+    import uvicorn
+
+    from copilot.api import create_app
+    from copilot.service import Copilot
+    from copilot.ui import build_panel
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            _fail(f"port {port} on {host} is already in use: stop the other process or pass --port (COPILOT_PORT)")
+    service = Copilot(settings)
+    app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS_PANEL)
+    typer.echo(f"complaint-copilot on http://{host}:{port}/ (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+CSS_PANEL = ".gradio-container {max-width: 460px !important; margin: 0 !important;}"
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 
+from copilot.checking.learned import ClauseClassifier
 from copilot.checking.models import MOVES, CheckError, CheckResult, MoveCheck, Verdict, Violation
 from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
 from copilot.checking.quotes import quoted_customer_spans
@@ -21,23 +22,31 @@ _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 def normalise_for_matching(text: str) -> str:
     """Simplified script with every character at its original offset, so spans map back exactly."""
     simplified = to_simplified(text)
-    if len(simplified) == len(text):
-        return simplified
-    return "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
+    if len(simplified) != len(text):
+        simplified = "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
+    return simplified.translate(_QUOTES)
+
+
+# curly apostrophes and quotes in English replies match the ASCII patterns (one character for one)
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "‛": "'", "＇": "'"})
 
 
 class Checker:
     """Checks a reply against the rule catalogue and, when given, a policy and an authority level."""
 
-    def __init__(self, catalogue: RuleCatalogue, policies: PolicyBook | None = None) -> None:
+    def __init__(
+        self, catalogue: RuleCatalogue, policies: PolicyBook | None = None, classifier: ClauseClassifier | None = None
+    ) -> None:
         self.catalogue = catalogue
+        self.classifier = classifier
         self.policies = policies or PolicyBook()
         self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
         self._yields = {r.id: set(r.yields_to) for r in catalogue.rules if r.yields_to}
 
     @classmethod
-    def from_knowledge(cls, knowledge_dir: Path) -> Checker:
-        return cls(load_rules(knowledge_dir / "rules"), load_policies(knowledge_dir / "policies"))
+    def from_knowledge(cls, knowledge_dir: Path, learned: bool = True) -> Checker:
+        classifier = ClauseClassifier.from_file(knowledge_dir / "rules" / "examples" / "clauses.jsonl") if learned else None
+        return cls(load_rules(knowledge_dir / "rules"), load_policies(knowledge_dir / "policies"), classifier)
 
     @cached_property
     def _pattern_rules(self) -> list[Rule]:
@@ -69,12 +78,14 @@ class Checker:
             notices.append("language not recognised: checked with the English rules")
             lang = "en"
         category = self._resolve_policy(policy, notices)
-        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text
+        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text.translate(_QUOTES)
         norm_complaint = normalise_for_matching(complaint) if complaint else None
         sentences = sentence_bounds(norm)
         masked = quoted_customer_spans(norm, norm_complaint)
 
         violations = self._match_rules(text, norm, lang, sentences, masked)
+        if self.classifier is not None:
+            violations += self._learned(text, norm, lang, masked, violations)
         if category is not None:
             violations += self._policy_violations(text, norm, lang, sentences, masked, level, category)
         violations = _apply_yields(_dedupe(violations), sentences, self._yields)
@@ -117,6 +128,35 @@ class Checker:
                             continue
                         out.append(_violation(rule, lang, text, start, end))
         return out
+
+    def _learned(
+        self, text: str, norm: str, lang: str, masked: list[tuple[int, int]], found: list[Violation]
+    ) -> list[Violation]:
+        """Clauses no rule flagged, scored by the example-trained model; only confident calls are kept."""
+        assert self.classifier is not None
+        out = []
+        for start, end in self.classifier.clauses(norm):
+            if _overlaps(start, end, masked) or any(v.start < end and start < v.end for v in found):
+                continue
+            category, _ = self.classifier.classify(norm[start:end], lang != "en")
+            if category == "none":
+                continue
+            rule = self._category_rule.get(category)
+            if rule is None:
+                continue
+            v = _violation(rule, lang, text, start, end)
+            v.rule_id = f"learned.{category}"
+            v.severity = "low"
+            out.append(v)
+        return out
+
+    @cached_property
+    def _category_rule(self) -> dict[str, Rule]:
+        first: dict[str, Rule] = {}
+        for rule in self.catalogue.rules:
+            if rule.patterns:
+                first.setdefault(rule.category, rule)
+        return first
 
     def _policy_violations(
         self,

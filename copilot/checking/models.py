@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 Category = Literal[
     "blame_department",
@@ -54,10 +54,12 @@ class CheckResult(BaseModel):
     moves: list[MoveCheck] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def moves_missing(self) -> list[str]:
         return [m.move for m in self.moves if not m.present]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def moves_present(self) -> list[str]:
         return [m.move for m in self.moves if m.present]

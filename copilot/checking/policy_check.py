@@ -16,6 +16,11 @@ _COMPENSATION = {
         re.IGNORECASE,
     ),
 }
+# Money the customer is owed anyway (a refund of what they paid, an overcharge returned) is not goodwill.
+_ENTITLEMENT = {
+    "zh": re.compile(r"退回|退款|退还|返还|货款|全额|多扣|多收|退给|退到"),
+    "en": re.compile(r"refund|back (in|to|on)|owed|overcharg|returned|full (amount|price)|entitled", re.IGNORECASE),
+}
 # ... unless the agent says they will ask someone with the authority.
 _APPROVAL = {
     "zh": re.compile(r"申请|请示|报批|审批|批准|核准|向(我的|我们的)?(主管|经理|上级|领导)|请(主管|经理|上级)|争取"),
@@ -43,6 +48,7 @@ _FRAME_RE = {
     lang: [(frame, re.compile(words[lang], re.IGNORECASE)) for frame, words in _FRAME_WORDS] for lang in ("zh", "en")
 }
 # Words that describe the outcome arriving, not the work starting ("到账" vs "帮您处理").
+_CLAUSE_BREAK = re.compile(r"[，,；;：:]|\band\b|\bbut\b|而且|并且|然后|同时|另外")
 _COMPLETION = {
     "zh": re.compile(r"到账|退到|退回到|到您|收到|送达|送到|寄到|到货|修好|恢复|解决|搞定|完成|办好|处理好|批下来|生效"),
     "en": re.compile(
@@ -79,6 +85,12 @@ def check_amounts(
         if not _COMPENSATION[key].search(sentence) or _APPROVAL[key].search(sentence):
             continue
         for amount in find_amounts(sentence):
+            # judge the amount by its own clause: "1,280 元貨款全額退回，另外再送您 30 元購物金"
+            before = [m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, amount.start)]
+            after = _CLAUSE_BREAK.search(sentence, amount.end)
+            clause = sentence[before[-1] if before else 0 : after.start() if after else len(sentence)]
+            if _ENTITLEMENT[key].search(clause) or not _COMPENSATION[key].search(clause):
+                continue
             if amount.value > limit:
                 approver = category.approver_for(amount.value) or "manager"
                 breaches.append(
@@ -110,7 +122,6 @@ _FALLBACK = {
     "first_update": ("callback",),
     "resolution": ("investigation",),
 }
-_CLAUSE_BREAK = re.compile(r"[，,；;：:]|\band\b|\bbut\b|而且|并且|然后|同时")
 
 
 def frame_of(sentence: str, language: str, near: tuple[int, int] | None = None) -> str | None:

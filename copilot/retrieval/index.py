@@ -90,6 +90,8 @@ class KnowledgeIndex:
         self._lexical: LexicalIndex | None = None
         self._lexical_meta: list[dict] = []
         self._doc_by_id: dict[str, str] = {}
+        self._masks: dict[tuple, np.ndarray] = {}
+        self._vector_index: VectorStoreIndex | None = None
         self._lexical_count = -1
 
     # ---------------------------------------------------------------- building
@@ -161,10 +163,16 @@ class KnowledgeIndex:
                 self._lexical_meta = metas
                 self._doc_by_id = {cid: str(m.get("document_id") or m.get("doc_id") or cid) for cid, m in zip(ids, metas, strict=True)}
                 self._lexical_count = count
+                self._masks = {}
             return self._lexical
 
     def _mask(self, filters: SearchFilters) -> np.ndarray:
-        return np.array([1.0 if filters.matches(m) else 0.0 for m in self._lexical_meta], dtype=np.float32)
+        key = tuple(sorted((k, tuple(v)) for k, v in filters.as_dict().items()))
+        mask = self._masks.get(key)
+        if mask is None or len(mask) != len(self._lexical_meta):
+            mask = np.array([1.0 if filters.matches(m) else 0.0 for m in self._lexical_meta], dtype=np.float32)
+            self._masks[key] = mask
+        return mask
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
@@ -175,7 +183,9 @@ class KnowledgeIndex:
         lexical = self._ensure_lexical()
         dense_factory = None
         if self.embedder is not None:
-            vector_index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=self.embedder)
+            if self._vector_index is None:
+                self._vector_index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=self.embedder)
+            vector_index = self._vector_index
 
             def dense_factory(top_k: int, llama_filters: object) -> object:
                 return vector_index.as_retriever(similarity_top_k=top_k, filters=llama_filters)
