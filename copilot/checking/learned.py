@@ -9,6 +9,7 @@ margin, so the model adds recall on paraphrases without flooding the agent with 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -36,7 +37,7 @@ def features(text: str, chinese: bool) -> list[str]:
         grams += [chars[i : i + 3] for i in range(len(chars) - 2)]
         return grams
     words = re.findall(r"[a-z']+", text)
-    grams = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
     padded = f" {' '.join(words)} "
     grams += [padded[i : i + 4] for i in range(len(padded) - 3)]
     return grams
