@@ -36,9 +36,12 @@ class Copilot:
 
     @cached_property
     def checker(self) -> Checker:
+        from copilot.checking.learned import ClauseClassifier
         from copilot.checking.rules import load_rules
 
-        return Checker(load_rules(self.settings.knowledge_dir / "rules"), self.policies)
+        rules = self.settings.knowledge_dir / "rules"
+        classifier = ClauseClassifier.from_file(rules / "examples" / "clauses.jsonl") if self.settings.learned_checks else None
+        return Checker(load_rules(rules), self.policies, classifier)
 
     @cached_property
     def fixer(self) -> Fixer:

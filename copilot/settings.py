@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(2000, ge=16, description="Longest query accepted by knowledge search.")
 
+    learned_checks: bool = Field(
+        False,
+        description="Also flag clauses that the example-trained classifier scores as violations (more recall, "
+        "less precision; see evals/checker/README.md for the measured trade-off).",
+    )
+
     host: str = "127.0.0.1"
     port: int = 7860
 

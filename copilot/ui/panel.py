@@ -39,7 +39,7 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         lines = [f"**Verdict: {result.verdict}** ({result.language})"]
         for v in result.violations:
             lines.append(f"- **{v.name}** `{v.rule_id}`: “{v.text}”  \n  {v.explanation}  \n  *Fix:* {v.suggestion}")
-        lines.append(f"Moves missing: {', '.join(result.moves_missing) or 'none'}")
+        lines.append(f"\nMoves missing: {', '.join(result.moves_missing) or 'none'}")
         return _highlight(text, result), "\n".join(lines), fixed.text if fixed else text
 
     def search(query: str):
