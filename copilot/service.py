@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
+from copilot.analysis.models import Analysis
 from copilot.checking import Checker, CheckResult, Fixer, FixResult
+from copilot.drafting.models import SuggestContext, Suggestion
 from copilot.knowledge.loader import SourceError, load_folder
 from copilot.knowledge.phrasebook import Phrasebook, load_phrasebook
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
-from copilot.retrieval import IndexReport, KnowledgeIndex, Passage, SearchFilters
+from copilot.retrieval import (
+    IndexMissing,
+    IndexReport,
+    KnowledgeIndex,
+    Passage,
+    SearchFilters,
+    StoreUnavailable,
+)
 from copilot.retrieval.index import ProgressFn
 from copilot.settings import Settings, get_settings
 
 BUILTIN_SOURCE = "builtin:knowledge"
+
+
+class ComplaintError(ValueError):
+    """The complaint cannot be used as given."""
+
+
+def _guidance_lang(lang: str) -> str:
+    # guidance ships in Traditional Chinese and English; Simplified queries match it after T-to-S
+    return "en" if lang == "en" else "zh-Hant"
+
+
+def _unique_passages(passages: list[Passage]) -> list[Passage]:
+    seen: set[str] = set()
+    out = []
+    for p in passages:
+        if p.chunk_id not in seen:
+            seen.add(p.chunk_id)
+            out.append(p)
+    return out
 
 
 class Copilot:
@@ -23,6 +52,7 @@ class Copilot:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self._index: KnowledgeIndex | None = None
+        self.metrics: dict[str, int] = {"suggestions": 0, "llm_fallbacks": 0, "llm_rewrites": 0, "rule_fixes": 0}
 
     # ---------------------------------------------------------------- content
 
@@ -46,6 +76,173 @@ class Copilot:
     @cached_property
     def fixer(self) -> Fixer:
         return Fixer(self.checker, self.phrasebook)
+
+    @cached_property
+    def analyzer(self):
+        from copilot.analysis import Analyzer
+
+        return Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies)
+
+    @cached_property
+    def llm(self):
+        """The LLM engine when an endpoint is configured, else None (the composer drafts)."""
+        if not self.settings.llm_base_url:
+            return None
+        from copilot.drafting.llm import LLMEngine
+
+        return LLMEngine(self.settings)
+
+    @cached_property
+    def composer(self):
+        from copilot.drafting import Composer
+
+        return Composer(self.phrasebook)
+
+    # ---------------------------------------------------------------- suggesting
+
+    def analyze(self, complaint: str, context: SuggestContext | None = None) -> Analysis:
+        """Read a complaint (language, needs, anger, type, escalation, category, facts)."""
+        text, notices = self._prepare(complaint)
+        analysis = self.analyzer.analyze(text, (context or SuggestContext()).contacts_before)
+        analysis.notices = notices + analysis.notices
+        return analysis
+
+    def _prepare(self, complaint: str) -> tuple[str, list[str]]:
+        if not isinstance(complaint, str) or not complaint.strip():
+            raise ComplaintError("the complaint is empty: paste the customer's message")
+        limit = self.settings.max_complaint_chars
+        if len(complaint) <= limit:
+            return complaint, []
+        head, tail = complaint[: limit * 3 // 4], complaint[-(limit // 4) :]
+        note = (
+            f"the complaint is {len(complaint):,} characters; the start and the end ({limit:,} in all) were read, "
+            "the middle was left out"
+        )
+        return f"{head}\n…\n{tail}", [note]
+
+    def suggest(self, complaint: str, context: SuggestContext | None = None) -> Suggestion:
+        """Analyse, retrieve, draft three texts, check each and fix what the checker flags."""
+        from copilot.drafting import DRAFT_KINDS
+        from copilot.drafting.citations import GUIDANCE_QUERIES
+
+        context = context or SuggestContext()
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        text, notices = self._prepare(complaint)
+        analysis = self.analyzer.analyze(text, context.contacts_before)
+        analysis.notices = notices + analysis.notices
+        engine = self.llm
+        if engine is not None:
+            from copilot.drafting.llm import LLMError
+            from copilot.drafting.llm_drafter import refine_analysis
+
+            try:
+                analysis = refine_analysis(engine, text, analysis, self.policies)
+            except LLMError as exc:
+                notices.append(f"the LLM could not refine the analysis ({exc.reason}); the rules' reading is used")
+        timings["analysis"] = (time.perf_counter() - started) * 1000
+        lang = analysis.reply_language
+        category = self.policies.category(context.policy) if context.policy else None
+        if category is None and analysis.category is not None:
+            category = self.policies.category(f"{analysis.category.domain}/{analysis.category.category}")
+        if analysis.injection:
+            notices.append("the complaint contains instructions aimed at the assistant; they were treated as text")
+
+        t = time.perf_counter()
+        passages: list[Passage] = []
+        by_kind: dict[str, list[Passage]] = {k: [] for k in DRAFT_KINDS}
+        try:
+            case = self.search_knowledge(text[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
+            policy_hits = (
+                self.search_knowledge(text[:1500], k=2, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
+                if category is not None
+                else []
+            )
+            for kind in DRAFT_KINDS:
+                targeted = self.search_knowledge(
+                    GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])
+                )
+                by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
+            passages = _unique_passages(case + policy_hits + [p for ps in by_kind.values() for p in ps])
+        except (IndexMissing, StoreUnavailable) as exc:
+            notices.append(f"no knowledge passages: {exc}")
+        timings["retrieval"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        llm_texts: dict[str, tuple[str, list[Passage]]] = {}
+        if engine is not None:
+            llm_texts = self._llm_texts(engine, text, analysis, category, context, passages, notices)
+        drafts = []
+        for kind in DRAFT_KINDS:
+            if kind in llm_texts:
+                body, cited = llm_texts[kind]
+                drafts.append(self._finish(kind, body, "llm", cited or by_kind[kind], text, category, context, lang))
+            else:
+                body = self.composer.compose(kind, text, analysis, category, context.level, context.channel)
+                drafts.append(self._finish(kind, body, "composer", by_kind[kind], text, category, context, lang))
+        timings["drafting"] = (time.perf_counter() - t) * 1000
+        self.metrics["suggestions"] += 1
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Suggestion(
+            analysis=analysis,
+            passages=passages,
+            drafts=drafts,
+            engine="llm" if engine is not None else "composer",
+            notices=notices,
+            timings_ms={k: round(v, 1) for k, v in timings.items()},
+            policy=category.key if category else None,
+        )
+
+    def _llm_texts(self, engine, text, analysis, category, context, passages, notices) -> dict[str, tuple[str, list[Passage]]]:
+        """The LLM's three drafts with the passages they cite; {} (and a notice) when the LLM fails."""
+        from copilot.drafting.llm import LLMError
+        from copilot.drafting.llm_drafter import in_script, llm_drafts
+
+        try:
+            out, labelled = llm_drafts(engine, text, analysis, category, context.level, passages)
+        except LLMError as exc:
+            self.metrics["llm_fallbacks"] += 1
+            notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the drafts")
+            return {}
+        texts: dict[str, tuple[str, list[Passage]]] = {}
+        for kind in ("empathetic_reply", "expectation_lowering", "compensation"):
+            draft = getattr(out, kind)
+            try:
+                body = in_script(draft.text, analysis.reply_language)
+            except LLMError as exc:
+                self.metrics["llm_fallbacks"] += 1
+                notices.append(f"the LLM's {kind} was not usable ({exc.reason}): the composer wrote it")
+                continue
+            cited = [labelled[c] for c in draft.citations if c in labelled]  # citations must point at passages shown
+            texts[kind] = (body, cited)
+        return texts
+
+    def _finish(self, kind, body, engine_name, cited, complaint, category, context, lang):
+        """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
+        from copilot.drafting import Draft
+        from copilot.drafting.citations import cite
+
+        check = self.check(body, lang, complaint=complaint, level=context.level, policy=category)
+        fixed_by = "none"
+        if check.violations and engine_name == "llm" and self.llm is not None:
+            from copilot.drafting.llm import LLMError
+            from copilot.drafting.llm_drafter import llm_rewrite
+
+            for _ in range(2):
+                try:
+                    body = llm_rewrite(self.llm, body, check, category, context.level, lang)
+                except LLMError:
+                    break
+                self.metrics["llm_rewrites"] += 1
+                check = self.check(body, lang, complaint=complaint, level=context.level, policy=category)
+                fixed_by = "llm"
+                if not check.violations:
+                    break
+        if check.violations:
+            fixed = self.fix(body, lang, complaint=complaint, level=context.level, policy=category)
+            body, check, fixed_by = fixed.text, fixed.check, "rules"
+            self.metrics["rule_fixes"] += 1
+        return Draft(kind=kind, language=lang, text=body, engine=engine_name, citations=cite(cited), check=check, fixed_by=fixed_by)
 
     # ---------------------------------------------------------------- checking
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,14 +43,30 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(2000, ge=16, description="Longest query accepted by knowledge search.")
 
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible /v1 base URL; unset = composer only.")
+    llm_api_key: str | None = Field(None, description="API key for the LLM endpoint (OPENAI_API_KEY also works).")
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds per LLM call before the composer takes over.")
+    llm_retries: int = Field(1, ge=0, le=5, description="Retries on 429/5xx/connection errors (the SDK backs off).")
+    llm_stream: bool = Field(False, description="Receive LLM answers as a stream.")
+    llm_context_tokens: int = Field(6000, ge=1000, description="Token budget for the knowledge passages in a prompt.")
+
     learned_checks: bool = Field(
         False,
         description="Also flag clauses that the example-trained classifier scores as violations (more recall, "
         "less precision; see evals/checker/README.md for the measured trade-off).",
     )
 
+    max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are read at the start and the end.")
+
     host: str = "127.0.0.1"
     port: int = 7860
+
+    @model_validator(mode="after")
+    def _openai_key(self) -> Settings:
+        if self.llm_api_key is None:
+            self.llm_api_key = os.environ.get("OPENAI_API_KEY")
+        return self
 
     @property
     def index_dir(self) -> Path:

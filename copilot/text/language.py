@@ -49,9 +49,19 @@ _EN_COMMON = re.compile(
 )
 
 
+# function words of other Latin-script languages (Spanish, Portuguese, French, Italian, German, Dutch...)
+_OTHER_COMMON = re.compile(
+    r"\b(el|la|los|las|del|que|y|es|est|esta|está|por|para|una|uno|mi|pedido|pero|muy|nadie|não|nao|com|"
+    r"le|les|des|une|et|je|mon|ma|pas|est|il|della|che|und|der|die|das|ist|nicht|ich|mein|ein|eine|het|een|"
+    r"niet|ik|de|en|van)\b",
+    re.IGNORECASE,
+)
+
+
 def _looks_english(text: str) -> bool:
     words = _LATIN_WORD.findall(text)
     if len(words) <= 3:
         return True
     common = len(_EN_COMMON.findall(text))
-    return common / max(len(words), 1) >= 0.08
+    other = len(_OTHER_COMMON.findall(text)) + 2 * len(re.findall(r"[áéíóúñãõçàèìòùâêîôûäöüß]", text, re.IGNORECASE))
+    return common / max(len(words), 1) >= 0.08 and common > other

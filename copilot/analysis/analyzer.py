@@ -1,0 +1,202 @@
+"""Reading a complaint without an LLM: lexicons (knowledge/analysis/signals.yaml), patterns, and the
+policy keywords; an optional retrieval fallback names the domain when no keyword matches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from copilot.analysis.models import Analysis, CategoryMatch, Evidence, Facts, NeedFinding, SignalFinding
+from copilot.checking.checker import normalise_for_matching
+from copilot.knowledge.policies import PolicyBook
+from copilot.text import detect_language
+from copilot.text.numbers import find_amounts, find_durations, to_number
+
+_ORDER_ID = re.compile(
+    r"(?:订单|訂單|单号|單號|编号|編號|order|booking|ref(?:erence)?|case|account|帐号|账号|卡号|卡號)"
+    r"\s*(?:号|號|no\.?|number|#)?\s*[:：#]?\s*([A-Z]{0,6}[-]?\d[\w-]{3,})"
+    r"|#\s?([A-Z]{0,4}-?\d{4,}[\w-]*)|\b([A-Z]{2,5}\d{6,}[\w-]*)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\d{4}\s*[-/年.]\s*\d{1,2}\s*[-/月.]\s*\d{1,2}\s*[日号號]?|\d{1,2}\s*月\s*\d{1,2}\s*[日号號]"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?"
+    r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    re.IGNORECASE,
+)
+_CONTACTS = re.compile(
+    r"第\s*([二三四五六七八九十两兩\d]+)\s*次|打了\s*([二三四五六七八九十两兩\d]+)\s*(?:次|通)|"
+    r"(second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) time|(?:called|contacted|emailed|rang)[^.]{0,20}?(\w+) times",
+    re.IGNORECASE,
+)
+_STOP = frozenset(["a", "an", "the", "my", "your", "our", "to", "of", "in", "on", "for", "at", "is", "was", "it", "me", "i", "not", "no", "and", "or", "with"])
+_ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
+
+
+class Analyzer:
+    def __init__(
+        self,
+        signals_file: Path,
+        policies: PolicyBook,
+        *,
+        domain_fallback: Callable[[str], tuple[str, str] | None] | None = None,
+    ) -> None:
+        data = yaml.safe_load(signals_file.read_text(encoding="utf-8"))
+        self._needs = {k: self._compile(v) for k, v in data["needs"].items()}
+        self._anger = {k: self._compile(v) for k, v in data["anger"].items()}
+        self._escalation = {k: self._compile(v) for k, v in data["escalation"].items()}
+        self._types = {k: self._compile(v) for k, v in data["customer_type"].items()}
+        self._injection = self._compile(data["injection"])
+        self._domains = {k: self._compile(v) for k, v in data.get("domains", {}).items()}
+        self.policies = policies
+        self._domain_fallback = domain_fallback
+        self._keywords = self._policy_keywords()
+
+    @staticmethod
+    def _compile(patterns: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
+        return {
+            key: [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in patterns.get(key, [])] for key in ("zh", "en")
+        }
+
+    def _policy_keywords(self) -> list[tuple[str, str, str]]:
+        """(normalised keyword, language key, category key) for every policy category."""
+        out = []
+        for category in self.policies.categories():
+            for lang, words in category.keywords.items():
+                key = "en" if lang == "en" else "zh"
+                for word in words:
+                    out.append((normalise_for_matching(word).lower(), key, category.key))
+            for lang, name in category.names.items():
+                out.append((normalise_for_matching(name).lower(), "en" if lang == "en" else "zh", category.key))
+        return out
+
+    # ------------------------------------------------------------------ public
+
+    def analyze(self, complaint: str, contacts_before: int | None = None) -> Analysis:
+        language = detect_language(complaint)
+        notices = []
+        reply_language = language if language in ("zh-Hant", "zh-Hans", "en") else "en"
+        if language == "other":
+            notices.append("the complaint is not in Chinese or English: drafts are in English")
+        norm = normalise_for_matching(complaint)
+        keys = ["zh", "en"] if language in ("zh-Hant", "zh-Hans") else ["en", "zh"]
+
+        def find(patterns: dict[str, list[re.Pattern[str]]]) -> list[Evidence]:
+            found = []
+            for key in keys:
+                for pattern in patterns[key]:
+                    for m in pattern.finditer(norm):
+                        if m.end() > m.start():
+                            found.append(Evidence(start=m.start(), end=m.end(), text=complaint[m.start() : m.end()]))
+            return _unique(found)
+
+        needs = [NeedFinding(need=name, evidence=ev) for name, pats in self._needs.items() if (ev := find(pats))]  # type: ignore[arg-type]
+        signals = [SignalFinding(signal=name, evidence=ev) for name, pats in self._escalation.items() if (ev := find(pats))]  # type: ignore[arg-type]
+        facts = self._facts(complaint, norm, language, contacts_before)
+        if facts.contacts_before and facts.contacts_before >= 2 and "repeat_contact" not in [s.signal for s in signals]:
+            signals.append(SignalFinding(signal="repeat_contact", evidence=[]))
+        strong, mild = find(self._anger["strong"]), find(self._anger["mild"])
+        anger_score = 2 * len(strong) + len(mild)
+        anger_score += len(re.findall(r"[!！]{2,}|[?？]{3,}", complaint))
+        anger_score += min(2, len(re.findall(r"\b[A-Z]{4,}\b", complaint)) // 2)
+        anger_score += sum(s.signal in ("regulator", "media", "lawsuit", "manager") for s in signals)
+        if facts.contacts_before and facts.contacts_before >= 2:
+            anger_score += 1
+        anger = 0 if anger_score == 0 else 1 if anger_score <= 2 else 2 if anger_score <= 4 else 3
+        if anger >= 2 and "vent" not in [n.need for n in needs]:
+            needs.append(NeedFinding(need="vent", evidence=strong[:2] or mild[:2]))
+        types = {name: find(pats) for name, pats in self._types.items()}
+        if types["unreasonable"]:
+            customer_type = "unreasonable"
+        elif anger >= 2:
+            customer_type = "emotional"
+        else:
+            customer_type = "rational" if types["rational"] or anger <= 1 else "emotional"
+        hard = [(len(types[t]), t) for t in ("fox", "snake", "hedgehog") if types[t]]
+        hard_type = max(hard)[1] if hard else None
+        return Analysis(
+            language=language,  # type: ignore[arg-type]
+            reply_language=reply_language,  # type: ignore[arg-type]
+            needs=sorted(needs, key=lambda n: ("fast_fix", "respect", "compensation", "vent").index(n.need)),
+            anger=anger,
+            anger_evidence=(strong + mild)[:6],
+            customer_type=customer_type,  # type: ignore[arg-type]
+            hard_type=hard_type,  # type: ignore[arg-type]
+            escalation=signals,
+            category=self._category(norm, language),
+            facts=facts,
+            injection=find(self._injection),
+            notices=notices,
+        )
+
+    # ---------------------------------------------------------------- internals
+
+    def _category(self, norm: str, language: str) -> CategoryMatch | None:
+        low = norm.lower()
+        stems = {w[:5] for w in re.findall(r"[a-z]+", low) if w not in _STOP}
+        bigrams = {low[i : i + 2] for i in range(len(low) - 1)}
+        scores: dict[str, float] = {}
+        matched: dict[str, list[str]] = {}
+        for word, key, category in self._keywords:
+            if not word:
+                continue
+            if key == "zh":
+                grams = {word[i : i + 2] for i in range(len(word) - 1)} or {word}
+                hit = word in low or (len(grams) >= 2 and len(grams & bigrams) / len(grams) >= 0.7)
+            else:
+                # every content word of the keyword, in any order and form ("flight cancelled" ~ "cancelled my flight")
+                words = [w[:5] for w in re.findall(r"[a-z]+", word) if w not in _STOP]
+                hit = bool(words) and all(w in stems for w in words)
+            if hit:
+                scores[category] = scores.get(category, 0.0) + 1.0 + len(word) / 10
+                matched.setdefault(category, []).append(word)
+        if scores:
+            key = "en" if language == "en" else "zh"
+            hinted = {d for d, pats in self._domains.items() if any(p.search(norm) for p in pats[key] + pats["en"])}
+            for category in scores:
+                if category.split("/")[0] in hinted:
+                    scores[category] *= 1.5
+            best = max(scores, key=lambda k: scores[k])
+            cat = self.policies.category(best)
+            assert cat is not None
+            lang = language if language in cat.names else "en"
+            return CategoryMatch(domain=cat.domain, category=cat.id, name=cat.names[lang], score=scores[best], matched=matched[best])
+        if self._domain_fallback is not None:
+            found = self._domain_fallback(norm)
+            if found:
+                domain, category_id = found
+                cat = self.policies.category(f"{domain}/{category_id}")
+                if cat is not None:
+                    lang = language if language in cat.names else "en"
+                    return CategoryMatch(domain=domain, category=cat.id, name=cat.names[lang], score=0.0, matched=["retrieval"])
+        return None
+
+    def _facts(self, complaint: str, norm: str, language: str, contacts_before: int | None) -> Facts:
+        order_ids = []
+        for m in _ORDER_ID.finditer(complaint):
+            value = next(g for g in m.groups() if g)
+            if sum(c.isdigit() for c in value) >= 4 and value not in order_ids:
+                order_ids.append(value)
+        amounts = [a.value for a in find_amounts(norm)]
+        dates = [m.group(0) for m in _DATE.finditer(complaint)]
+        durations = [d.text for d in find_durations(norm, "en" if language == "en" else "zh-Hans") if not d.immediate and d.hours >= 1]
+        contacts = contacts_before
+        for m in _CONTACTS.finditer(norm):
+            raw = next(g for g in m.groups() if g)
+            n = _ORDINALS.get(raw.lower()) or to_number(re.sub(r"(st|nd|rd|th)$", "", raw.lower()))
+            if n:
+                # "the third time I call" means two contacts before this one
+                earlier = int(n) - 1 if m.group(1) or m.group(3) else int(n)
+                contacts = max(contacts or 0, earlier)
+        return Facts(order_ids=order_ids, amounts=amounts, dates=dates, durations=durations, contacts_before=contacts)
+
+
+def _unique(found: list[Evidence]) -> list[Evidence]:
+    out: list[Evidence] = []
+    for e in sorted(found, key=lambda e: (e.start, -(e.end - e.start))):
+        if not any(o.start <= e.start and e.end <= o.end for o in out):
+            out.append(e)
+    return out

@@ -1,0 +1,186 @@
+"""The composer: deterministic drafts from the analysis, the phrasebook and the policy.
+
+It is the embedded default (no LLM configured) and the fallback when the LLM fails. Every sentence
+comes from the vetted phrasebook with slots filled from the policy (time frames, limits, what cannot be
+granted and why) and the analysis (the issue, the order number), so a draft is in the customer's
+script, cites what it relies on, and stays inside the agent's authority by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from copilot.analysis.models import Analysis
+from copilot.drafting.models import DraftKind
+from copilot.knowledge.phrasebook import Phrasebook
+from copilot.knowledge.policies import LEVELS, Level, PolicyCategory
+from copilot.text.script import convert_script
+
+COMPENSATION_LABEL = {
+    "voucher": {"zh-Hant": "購物金", "zh-Hans": "购物金", "en": "voucher"},
+    "bill_credit": {"zh-Hant": "帳單折抵", "zh-Hans": "账单抵扣", "en": "bill credit"},
+    "refund": {"zh-Hant": "退款補償", "zh-Hans": "退款补偿", "en": "goodwill refund"},
+    "fee_waiver": {"zh-Hant": "費用減免", "zh-Hans": "费用减免", "en": "fee waiver"},
+    "points": {"zh-Hant": "積分", "zh-Hans": "积分", "en": "points"},
+    "cash": {"zh-Hant": "現金補償", "zh-Hans": "现金补偿", "en": "cash compensation"},
+}
+APPROVER = {
+    "supervisor": {"zh-Hant": "主管", "zh-Hans": "主管", "en": "my supervisor"},
+    "manager": {"zh-Hant": "經理", "zh-Hans": "经理", "en": "our manager"},
+}
+# After its first mention the issue is referred to briefly, as a person would.
+SHORT_ISSUE = {"zh-Hant": "這件事", "zh-Hans": "这件事", "en": "this"}
+# Policy text is written about "the customer"; a reply speaks to them.
+_TO_SECOND_PERSON = {
+    "zh-Hant": [("客戶的", "您的"), ("客戶", "您")],
+    "zh-Hans": [("客户的", "您的"), ("客户", "您")],
+    "en": [("the customer's", "your"), ("The customer's", "Your"), ("the customer", "you"), ("The customer", "You")],
+}
+GENERIC = {
+    "issue": {"zh-Hant": "這次的狀況", "zh-Hans": "这次的情况", "en": "this problem"},
+    "deadline": {"zh-Hant": "24 小時內", "zh-Hans": "24 小时内", "en": "within 24 hours"},
+    "action": {"zh-Hant": "親自追蹤處理這件事", "zh-Hans": "亲自跟进处理这件事", "en": "follow this up myself"},
+}
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text.lower())
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+class Composer:
+    def __init__(self, phrasebook: Phrasebook) -> None:
+        self.phrasebook = phrasebook
+
+    # ------------------------------------------------------------------ slots
+
+    def slots(self, analysis: Analysis, category: PolicyCategory | None, lang: str) -> dict[str, str]:
+        issue = GENERIC["issue"][lang]
+        if category is not None:
+            name = category.names.get(lang, category.names["en"])
+            order = analysis.facts.order_ids[0] if analysis.facts.order_ids else None
+            if lang == "en":
+                issue = f"the {name.lower()}" + (f" on order {order}" if order else "")
+            else:
+                issue = (f"訂單 {order} 的" if lang == "zh-Hant" else f"订单 {order} 的") + name if order else name
+        deadline = GENERIC["deadline"][lang]
+        if category is not None:
+            frame = category.time_frames.get("callback") or category.time_frames.get("first_update")
+            if frame is not None:
+                deadline = frame.describe(lang)
+        return {"issue": issue, "deadline": deadline, "action": GENERIC["action"][lang]}
+
+    def cannot_grant(self, complaint: str, category: PolicyCategory | None, lang: str) -> tuple[str, str] | None:
+        """(reason, alternative) for the request that best matches the complaint, if the policy lists any."""
+        if category is None or not category.cannot_grant:
+            return None
+        words = _bigrams(complaint)
+        best = max(category.cannot_grant, key=lambda c: len(words & _bigrams(c.request.get(lang, c.request["en"]))))
+        reason = best.reason.get(lang) or convert_script(best.reason["zh-Hant"], lang)
+        alternative = best.alternative.get(lang) or convert_script(best.alternative["zh-Hant"], lang)
+        for old, new in _TO_SECOND_PERSON[lang]:
+            reason, alternative = reason.replace(old, new), alternative.replace(old, new)
+        if lang == "en":
+            reason = reason[:1].lower() + reason[1:]
+            alternative = alternative[:1].lower() + alternative[1:]
+        return reason.rstrip("。."), alternative.rstrip("。.")
+
+    # ------------------------------------------------------------------ drafts
+
+    def compose(
+        self,
+        kind: DraftKind,
+        complaint: str,
+        analysis: Analysis,
+        category: PolicyCategory | None,
+        level: Level,
+        channel: str | None = None,
+    ) -> str:
+        lang = analysis.reply_language
+        slots = self.slots(analysis, category, lang)
+        seed = int(hashlib.sha1(f"{kind}\x1f{complaint}".encode()).hexdigest(), 16)
+        moves: list[tuple[str, dict[str, str]]] = []
+        needs = set(analysis.need_names)
+        signals = set(analysis.signal_names)
+        if kind == "empathetic_reply":
+            if analysis.anger >= 3 and analysis.hard_type != "fox" and channel == "phone":
+                moves.append(("invite_venting", {}))
+            moves.append(("acknowledge", slots))
+            if analysis.anger >= 1 or "vent" in needs or analysis.hard_type == "hedgehog":
+                moves.append(("empathise", slots))
+            moves.append(("apologise", slots))
+            if analysis.hard_type == "snake":
+                moves.append(("clarify_facts", slots))
+            if "respect" in needs or analysis.anger <= 1:
+                moves.append(("thank", slots))
+            moves.append(("own", slots))
+            moves.append(("next_step", slots))
+            if "manager" in signals and level == "agent":
+                moves.append(("escalate", slots | {"approver": APPROVER["supervisor"][lang]}))
+            moves.append(("follow_up", slots))
+        elif kind == "expectation_lowering":
+            moves.append(("acknowledge", slots))
+            found = self.cannot_grant(complaint, category, lang)
+            if found:
+                reason, alternative = found
+                moves.append(("lower_expectations", slots | {"reason": reason, "alternative": alternative}))
+            else:
+                moves.append(("lower_expectations", {}))
+            moves.append(("own", slots))
+            moves.append(("next_step", slots))
+            moves.append(("follow_up", slots))
+        else:
+            moves.append(("apologise", slots))
+            moves += self._compensation_moves(analysis, category, level, lang, slots)
+            moves.append(("follow_up", slots))
+        sentences: list[str] = []
+        issue_said = False
+        for i, (move, fill) in enumerate(moves):
+            if issue_said and "issue" in fill:
+                fill = fill | {"issue": SHORT_ISSUE[lang]}
+            phrase = self._pick(lang, move, fill, seed + i, sentences)
+            if phrase:
+                sentences.append(phrase)
+                issue_said = issue_said or fill.get("issue", "") in phrase
+        joiner = " " if lang == "en" else ""
+        return joiner.join(sentences)
+
+    def _compensation_moves(
+        self, analysis: Analysis, category: PolicyCategory | None, level: Level, lang: str, slots: dict[str, str]
+    ) -> list[tuple[str, dict[str, str]]]:
+        if category is None:
+            return [("own", slots), ("next_step", slots)]
+        limit = category.limit(level)
+        label = COMPENSATION_LABEL.get(category.compensation.type, COMPENSATION_LABEL["voucher"])[lang]
+        moves: list[tuple[str, dict[str, str]]] = []
+        if limit > 0:
+            # only {remedy}: a phrase that adds {amount} on top would go past the limit
+            moves.append(("offer_compensation", slots | {"remedy": self._remedy(limit, label, lang)}))
+        asked = max(analysis.facts.amounts, default=0.0)
+        if asked > limit and level != "manager":
+            higher = next((lvl for lvl in LEVELS[LEVELS.index(level) + 1 :] if asked <= category.limit(lvl)), "manager")
+            request = min(asked, category.limit(higher))
+            moves.append(("request_approval", slots | {"approver": APPROVER[higher][lang], "remedy": self._remedy(request, label, lang)}))
+        return moves
+
+    def _remedy(self, amount: float, label: str, lang: str) -> str:
+        if lang == "en":
+            return f"a CNY {amount:g} {label}"
+        return f"{amount:g} 元的{label}"
+
+    def _pick(self, lang: str, move: str, fill: dict[str, str], seed: int, used: list[str]) -> str | None:
+        """A phrase of `move` (variety by seed), preferring ones that use the slots we can fill."""
+        phrases = self.phrasebook.phrases(lang, move)
+        if not phrases:
+            return None
+        from copilot.knowledge.phrasebook import slots_of
+
+        usable = [p for p in phrases if slots_of(p) <= {k for k, v in fill.items() if v}]
+        rich = [p for p in usable if slots_of(p)] or usable
+        for offset in range(len(rich)):
+            phrase = rich[(seed + offset) % len(rich)]
+            text = phrase.format(**{k: fill[k] for k in slots_of(phrase)})
+            if text not in used:
+                return text
+        return None

@@ -1,0 +1,53 @@
+"""Drafts and the Suggestion the copilot hands to an agent."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.analysis.models import Analysis
+from copilot.checking.models import CheckResult
+from copilot.retrieval.models import Passage
+
+DraftKind = Literal["empathetic_reply", "expectation_lowering", "compensation"]
+DRAFT_KINDS: tuple[DraftKind, ...] = ("empathetic_reply", "expectation_lowering", "compensation")
+Engine = Literal["composer", "llm"]
+
+
+class Citation(BaseModel):
+    doc_id: str
+    chunk_id: str
+    title: str
+    section: str = ""
+
+
+class Draft(BaseModel):
+    kind: DraftKind
+    language: str
+    text: str
+    engine: Engine
+    citations: list[Citation] = Field(default_factory=list)
+    check: CheckResult
+    fixed_by: Literal["none", "llm", "rules"] = Field("none", description="What repaired flagged spans, if anything.")
+
+
+class SuggestContext(BaseModel):
+    """What the CRM knows about the case (all optional)."""
+
+    channel: Literal["chat", "email", "phone", "social", "other"] | None = None
+    contacts_before: int | None = Field(None, ge=0, description="Earlier contacts about the same problem.")
+    history: list[str] = Field(default_factory=list, description="Short notes of earlier contacts.")
+    facts: dict[str, str] = Field(default_factory=dict, description="Order or account facts, e.g. order_id.")
+    level: Literal["agent", "supervisor", "manager"] = "agent"
+    policy: str | None = Field(None, description="Force a policy category (domain/category) instead of detecting it.")
+
+
+class Suggestion(BaseModel):
+    analysis: Analysis
+    passages: list[Passage] = Field(default_factory=list)
+    drafts: list[Draft]
+    engine: Engine = Field(description="The engine that was asked to draft; each draft says who actually wrote it.")
+    notices: list[str] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    policy: str | None = Field(None, description="The policy category the drafts and checks used.")
