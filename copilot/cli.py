@@ -197,6 +197,73 @@ def _check_file(service, path: Path, fix: bool) -> None:
         typer.echo(json.dumps(out, ensure_ascii=False))
 
 
+DRAFT_TITLES = {"empathetic_reply": "Empathetic reply", "expectation_lowering": "Expectation-lowering explanation", "compensation": "Compensation wording"}
+
+
+@app.command("suggest")
+def suggest(
+    complaint: str = typer.Argument(None, help="The customer's message (or use --file)."),
+    level: str = typer.Option("agent", "--level", help="agent | supervisor | manager."),
+    channel: str | None = typer.Option(None, "--channel", help="chat | email | phone | social | other."),
+    contacts_before: int | None = typer.Option(None, "--contacts-before", min=0, help="Earlier contacts on this problem."),
+    policy: str | None = typer.Option(None, "--policy", help="Force a policy category, e.g. travel/flight_delay."),
+    file: Path | None = typer.Option(None, "--file", help="JSONL with a 'complaint' field per line (optional 'context')."),
+    json_out: bool = typer.Option(False, "--json", help="JSON output (one object per input line with --file)."),
+) -> None:
+    """Analyse a complaint and draft three replies, each checked against the rules and the policy."""
+    from pydantic import ValidationError
+
+    from copilot.drafting import SuggestContext
+    from copilot.service import ComplaintError, Copilot
+
+    service = Copilot(get_settings())
+    if file is not None:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"cannot read {file}: {exc}")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+                if not isinstance(item, dict) or not isinstance(item.get("complaint"), str):
+                    raise ValueError("each line must be a JSON object with a string 'complaint' field")
+                context = SuggestContext(**(item.get("context") or {}))
+                result = service.suggest(item["complaint"], context)
+                out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **json.loads(result.model_dump_json())}
+            except (ValueError, ComplaintError, ValidationError) as exc:
+                out = {"line": number, "error": str(exc)}
+            typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    if complaint is None:
+        _fail("give the complaint text, or --file complaints.jsonl")
+    try:
+        context = SuggestContext(level=level, channel=channel, contacts_before=contacts_before, policy=policy)  # type: ignore[arg-type]
+        result = service.suggest(complaint, context)
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    except ComplaintError as exc:
+        _fail(str(exc))
+    if json_out:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    a = result.analysis
+    typer.secho(f"{a.language} | needs: {', '.join(a.need_names) or '-'} | anger {a.anger}/3 | {a.customer_type}"
+                + (f" ({a.hard_type})" if a.hard_type else "")
+                + f" | escalation: {', '.join(a.signal_names) or '-'} | policy: {result.policy or '-'}", bold=True)
+    for notice in result.notices + a.notices:
+        typer.secho(f"notice: {notice}", fg=typer.colors.YELLOW, err=True)
+    for d in result.drafts:
+        typer.secho(f"\n{DRAFT_TITLES[d.kind]} ({d.engine}{', fixed by ' + d.fixed_by if d.fixed_by != 'none' else ''}; {d.check.verdict})", bold=True)
+        typer.echo(d.text)
+        if d.citations:
+            typer.echo("  cites: " + "; ".join(f"{c.title} / {c.section} [{c.doc_id}]" for c in d.citations))
+
+
 @app.command("serve")
 def serve(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),

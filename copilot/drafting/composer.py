@@ -178,6 +178,9 @@ class Composer:
 
         usable = [p for p in phrases if slots_of(p) <= {k for k, v in fill.items() if v}]
         rich = [p for p in usable if slots_of(p)] or usable
+        if move in ("next_step", "follow_up") and fill.get("deadline"):
+            # a next step without a time frame is not a commitment: prefer phrases that state when
+            rich = [p for p in rich if "deadline" in slots_of(p)] or rich
         for offset in range(len(rich)):
             phrase = rich[(seed + offset) % len(rich)]
             text = phrase.format(**{k: fill[k] for k in slots_of(phrase)})
