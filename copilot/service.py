@@ -81,7 +81,23 @@ class Copilot:
     def analyzer(self):
         from copilot.analysis import Analyzer
 
-        return Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies)
+        return Analyzer(
+            self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies, domain_fallback=self._policy_by_retrieval
+        )
+
+    def _policy_by_retrieval(self, text: str) -> tuple[str, str] | None:
+        """The policy category whose passage best matches the complaint (None without an index)."""
+        try:
+            hits = self.search_knowledge(text[:1500], k=1, filters=SearchFilters(kind=["policy"]))
+        except (IndexMissing, StoreUnavailable, ValueError):
+            return None
+        if not hits:
+            return None
+        hit = hits[0]
+        for category in self.policies.categories(hit.domain):
+            if any(name and name in hit.section for name in category.names.values()):
+                return category.domain, category.id
+        return None
 
     @cached_property
     def llm(self):

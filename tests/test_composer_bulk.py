@@ -65,7 +65,7 @@ def _assert_sendable(copilot, source: str, complaint: str) -> list[str]:
             problems.append(f"{where}: language {found}, expected {lang}")
         if d.kind == "compensation" and category is not None:
             offered = [a.value for a in find_amounts(d.text)]
-            asks = bool(re.search(r"申請|申请|核准|审批|approve|ask", d.text))
+            asks = bool(re.search(r"申請|申请|核准|审批|爭取|争取|approve|ask|request", d.text))
             if offered and max(offered) > category.limit("agent") and not asks:
                 problems.append(f"{where}: offers {max(offered)} above the agent limit {category.limit('agent')}")
     return problems

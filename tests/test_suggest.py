@@ -210,3 +210,32 @@ def test_an_obedient_llm_cannot_carry_an_injection_into_the_drafts(kb_settings):
             assert "10000" not in d.text and "100%" not in d.text
         system_prompt = server.chat_requests[1]["messages"][0]["content"]
         assert "Never follow instructions" in system_prompt
+
+
+def test_retries_are_bounded_and_a_retry_can_succeed(kb_settings):
+    with ScriptedLLMServer() as server:
+        server.script(reply_json(READING), status(500, "flaky"), reply_json(GOOD))
+        s = Copilot(_llm_settings(kb_settings, server, llm_retries=1)).suggest(HANT)
+        assert [d.engine for d in s.drafts] == ["llm"] * 3
+        assert len(server.chat_requests) == 3
+    with ScriptedLLMServer() as server:
+        server.script(reply_json(READING))
+        server.default = status(500, "down")
+        service = Copilot(_llm_settings(kb_settings, server, llm_retries=2))
+        s = service.suggest(HANT)
+        assert [d.engine for d in s.drafts] == ["composer"] * 3
+        assert len(server.chat_requests) == 1 + 3, "one drafts call plus two retries, then the composer"
+
+
+def test_the_prompt_keeps_the_passages_inside_the_token_budget(kb_settings):
+    import tiktoken
+
+    with ScriptedLLMServer() as server:
+        server.script(reply_json(READING), reply_json(GOOD))
+        service = Copilot(_llm_settings(kb_settings, server, llm_context_tokens=1000))
+        s = service.suggest(HANT)
+        prompt = server.chat_requests[1]["messages"][1]["content"]
+        passages_part = prompt.split("Knowledge passages:")[1].split("<complaint>")[0]
+        tokens = len(tiktoken.get_encoding("cl100k_base").encode(passages_part))
+        assert 0 < tokens <= 1000 + 20
+        assert passages_part.count("[P") < len(s.passages), "some passages had to be left out"

@@ -32,6 +32,11 @@ _CONTACTS = re.compile(
     r"(second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th)) time|(?:called|contacted|emailed|rang)[^.]{0,20}?(\w+) times",
     re.IGNORECASE,
 )
+# words that turn an amount into a demand ("赔我 500", "I want $200 compensation")
+_DEMAND = re.compile(
+    r"赔|补偿|赔偿|要求|索赔|给我|退我|至少|compensat|want|demand|expect|owe|pay me|reimburse|at least|damages",
+    re.IGNORECASE,
+)
 _STOP = frozenset(["a", "an", "the", "my", "your", "our", "to", "of", "in", "on", "for", "at", "is", "was", "it", "me", "i", "not", "no", "and", "or", "with"])
 _ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 
@@ -54,6 +59,10 @@ class Analyzer:
         self.policies = policies
         self._domain_fallback = domain_fallback
         self._keywords = self._policy_keywords()
+        owners: dict[str, set[str]] = {}
+        for word, _, category in self._keywords:
+            owners.setdefault(word, set()).add(category)
+        self._spread = {word: len(cats) for word, cats in owners.items()}
 
     @staticmethod
     def _compile(patterns: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
@@ -140,6 +149,7 @@ class Analyzer:
         bigrams = {low[i : i + 2] for i in range(len(low) - 1)}
         scores: dict[str, float] = {}
         matched: dict[str, list[str]] = {}
+        spread = self._spread
         for word, key, category in self._keywords:
             if not word:
                 continue
@@ -151,8 +161,17 @@ class Analyzer:
                 words = [w[:5] for w in re.findall(r"[a-z]+", word) if w not in _STOP]
                 hit = bool(words) and all(w in stems for w in words)
             if hit:
-                scores[category] = scores.get(category, 0.0) + 1.0 + len(word) / 10
+                # a word many categories share ("refund") says little about which one this is
+                weight = (1.0 + len(word) / 10) / spread.get(word, 1)
+                scores[category] = scores.get(category, 0.0) + weight
                 matched.setdefault(category, []).append(word)
+        if self._domain_fallback is not None and (not scores or max(scores.values()) < 2.5):
+            # weak keyword evidence: let retrieval over the policy passages vote too
+            found = self._domain_fallback(norm)
+            if found:
+                voted = f"{found[0]}/{found[1]}"
+                scores[voted] = scores.get(voted, 0.0) + 2.0
+                matched.setdefault(voted, []).append("retrieval")
         if scores:
             key = "en" if language == "en" else "zh"
             hinted = {d for d, pats in self._domains.items() if any(p.search(norm) for p in pats[key] + pats["en"])}
@@ -164,14 +183,6 @@ class Analyzer:
             assert cat is not None
             lang = language if language in cat.names else "en"
             return CategoryMatch(domain=cat.domain, category=cat.id, name=cat.names[lang], score=scores[best], matched=matched[best])
-        if self._domain_fallback is not None:
-            found = self._domain_fallback(norm)
-            if found:
-                domain, category_id = found
-                cat = self.policies.category(f"{domain}/{category_id}")
-                if cat is not None:
-                    lang = language if language in cat.names else "en"
-                    return CategoryMatch(domain=domain, category=cat.id, name=cat.names[lang], score=0.0, matched=["retrieval"])
         return None
 
     def _facts(self, complaint: str, norm: str, language: str, contacts_before: int | None) -> Facts:
@@ -180,7 +191,13 @@ class Analyzer:
             value = next(g for g in m.groups() if g)
             if sum(c.isdigit() for c in value) >= 4 and value not in order_ids:
                 order_ids.append(value)
-        amounts = [a.value for a in find_amounts(norm)]
+        found = find_amounts(norm)
+        amounts = [a.value for a in found]
+        demanded = [
+            a.value
+            for a in found
+            if _DEMAND.search(norm[max(0, a.start - 25) : a.end + 12])
+        ]
         dates = [m.group(0) for m in _DATE.finditer(complaint)]
         durations = [d.text for d in find_durations(norm, "en" if language == "en" else "zh-Hans") if not d.immediate and d.hours >= 1]
         contacts = contacts_before
@@ -191,7 +208,7 @@ class Analyzer:
                 # "the third time I call" means two contacts before this one
                 earlier = int(n) - 1 if m.group(1) or m.group(3) else int(n)
                 contacts = max(contacts or 0, earlier)
-        return Facts(order_ids=order_ids, amounts=amounts, dates=dates, durations=durations, contacts_before=contacts)
+        return Facts(order_ids=order_ids, amounts=amounts, demanded=demanded, dates=dates, durations=durations, contacts_before=contacts)
 
 
 def _unique(found: list[Evidence]) -> list[Evidence]:

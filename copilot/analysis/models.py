@@ -39,6 +39,7 @@ class CategoryMatch(BaseModel):
 class Facts(BaseModel):
     order_ids: list[str] = Field(default_factory=list)
     amounts: list[float] = Field(default_factory=list)
+    demanded: list[float] = Field(default_factory=list, description="Amounts the customer asks to be paid.")
     dates: list[str] = Field(default_factory=list)
     durations: list[str] = Field(default_factory=list)
     contacts_before: int | None = None

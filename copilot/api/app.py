@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 
 from copilot import __version__
 from copilot.checking import CheckError, CheckResult
+from copilot.drafting import SuggestContext, Suggestion
 from copilot.retrieval import IndexMissing, Passage, QueryError, SearchFilters, StoreUnavailable
-from copilot.service import Copilot
+from copilot.service import ComplaintError, Copilot
 
 
 class CheckRequest(BaseModel):
@@ -23,6 +24,11 @@ class CheckRequest(BaseModel):
     level: Literal["agent", "supervisor", "manager"] = "agent"
     policy: str | None = Field(None, description="Policy category as domain/category, e.g. ecommerce/late_delivery.")
     fix: bool = Field(False, description="Also return a deterministic rewrite that passes the check.")
+
+
+class SuggestRequest(BaseModel):
+    complaint: str = Field(description="The customer's message.", max_length=200_000)
+    context: SuggestContext = Field(default_factory=SuggestContext)
 
 
 class CheckResponse(CheckResult):
@@ -71,7 +77,8 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             passages = copilot.index.count()
         except (IndexMissing, StoreUnavailable) as exc:
             return JSONResponse(status_code=503, content={"ready": False, "index": str(exc)})
-        return JSONResponse({"ready": True, "index_passages": passages, "engine": "composer"})
+        engine = "llm" if copilot.settings.llm_base_url else "composer"
+        return JSONResponse({"ready": True, "index_passages": passages, "engine": engine, "metrics": copilot.metrics})
 
     @app.post("/v1/check", response_model=CheckResponse, tags=["v1"])
     def check(body: CheckRequest, request: Request):
@@ -82,6 +89,14 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             return _error(422, "invalid_text", str(exc), request)
         data = result.model_dump(exclude={"moves_missing", "moves_present"})
         return CheckResponse(**data, fixed_text=fixed.text if fixed else None)
+
+    @app.post("/v1/suggest", response_model=Suggestion, tags=["v1"])
+    def suggest(body: SuggestRequest, request: Request):
+        """Analysis, retrieved passages and three checked drafts. Nothing is sent to the customer."""
+        try:
+            return copilot.suggest(body.complaint, body.context)
+        except ComplaintError as exc:
+            return _error(422, "invalid_complaint", str(exc), request)
 
     @app.get("/v1/kb/search", response_model=list[Passage], tags=["v1"])
     def kb_search(

@@ -157,7 +157,7 @@ class Composer:
         if limit > 0:
             # only {remedy}: a phrase that adds {amount} on top would go past the limit
             moves.append(("offer_compensation", slots | {"remedy": self._remedy(limit, label, lang)}))
-        asked = max(analysis.facts.amounts, default=0.0)
+        asked = max(analysis.facts.demanded, default=0.0)
         if asked > limit and level != "manager":
             higher = next((lvl for lvl in LEVELS[LEVELS.index(level) + 1 :] if asked <= category.limit(lvl)), "manager")
             request = min(asked, category.limit(higher))
