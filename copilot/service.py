@@ -112,7 +112,7 @@ class Copilot:
     def composer(self):
         from copilot.drafting import Composer
 
-        return Composer(self.phrasebook)
+        return Composer(self.phrasebook, is_clean=lambda text, lang: not self.checker.check(text, lang).violations)
 
     # ---------------------------------------------------------------- suggesting
 

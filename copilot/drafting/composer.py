@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 
 from copilot.analysis.models import Analysis
 from copilot.drafting.models import DraftKind
@@ -50,8 +51,11 @@ def _bigrams(text: str) -> set[str]:
 
 
 class Composer:
-    def __init__(self, phrasebook: Phrasebook) -> None:
+    def __init__(self, phrasebook: Phrasebook, is_clean: Callable[[str, str], bool] | None = None) -> None:
         self.phrasebook = phrasebook
+        # a policy's category name can read like blame on its own ("hotel overbooking"): the service
+        # passes the checker so such a name is replaced by a neutral one
+        self.is_clean = is_clean
 
     # ------------------------------------------------------------------ slots
 
@@ -64,6 +68,8 @@ class Composer:
                 issue = f"the {name.lower()}" + (f" on order {order}" if order else "")
             else:
                 issue = (f"訂單 {order} 的" if lang == "zh-Hant" else f"订单 {order} 的") + name if order else name
+        if self.is_clean is not None and not self.is_clean(issue, lang):
+            issue = GENERIC["issue"][lang]
         deadline = GENERIC["deadline"][lang]
         if category is not None:
             frame = category.time_frames.get("callback") or category.time_frames.get("first_update")
