@@ -239,3 +239,29 @@ def test_the_prompt_keeps_the_passages_inside_the_token_budget(kb_settings):
         tokens = len(tiktoken.get_encoding("cl100k_base").encode(passages_part))
         assert 0 < tokens <= 1000 + 20
         assert passages_part.count("[P") < len(s.passages), "some passages had to be left out"
+
+
+def test_cli_suggest_file_writes_one_result_per_line_in_order(kb_settings, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from copilot.cli import app
+
+    source = tmp_path / "complaints.jsonl"
+    source.write_text(
+        "\n".join([
+            json.dumps({"id": "a", "complaint": HANS}, ensure_ascii=False),
+            "not json",
+            json.dumps({"id": "c", "complaint": EN, "context": {"level": "supervisor"}}),
+            json.dumps({"id": "d", "complaint": "   "}),
+        ]),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["suggest", "--file", str(source), "--json"], env={"COPILOT_DATA_DIR": str(kb_settings.data_dir)})
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("id") for line in lines] == ["a", None, "c", None]
+    assert [d["kind"] for d in lines[0]["drafts"]] == ["empathetic_reply", "expectation_lowering", "compensation"]
+    assert "not valid JSON" in lines[1]["error"] and "empty" in lines[3]["error"]
+    assert lines[2]["drafts"][0]["language"] == "en"
