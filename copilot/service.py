@@ -85,6 +85,13 @@ class Copilot:
             self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies, domain_fallback=self._policy_by_retrieval
         )
 
+    def _policy_passages(self, text: str, category: PolicyCategory, lang: str) -> list[Passage]:
+        """Passages of the policy that applies, the section about this category first."""
+        name = category.names.get(lang, category.names["en"])
+        hits = self.search_knowledge(f"{name} {text[:600]}", k=5, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
+        own = [h for h in hits if any(n and n in h.section for n in category.names.values())]
+        return (own + [h for h in hits if h not in own])[:2]
+
     def _policy_by_retrieval(self, text: str) -> tuple[str, str] | None:
         """The policy category whose passage best matches the complaint (None without an index)."""
         try:
@@ -169,11 +176,7 @@ class Copilot:
         by_kind: dict[str, list[Passage]] = {k: [] for k in DRAFT_KINDS}
         try:
             case = self.search_knowledge(text[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
-            policy_hits = (
-                self.search_knowledge(text[:1500], k=2, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
-                if category is not None
-                else []
-            )
+            policy_hits = self._policy_passages(text, category, lang) if category is not None else []
             for kind in DRAFT_KINDS:
                 targeted = self.search_knowledge(
                     GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])

@@ -22,6 +22,8 @@ def _looks_like_heading(line: str, next_line: str | None) -> bool:
     """A plain-text heading: a short unpunctuated line followed by prose (scraped pages have these)."""
     if not line or len(line) > 30 or re.search(r"[。！？!?；;，,:：]$", line):
         return False
+    if re.match(r"([-*•·>|]|\d+[.)、]|[（(]?[一二三四五六七八九十]+[)）、])\s*", line) and not re.match(r"[一二三四五六七八九十]+、", line):
+        return False  # a list item or a table row, not a heading
     if re.search(r"[。！？]", line):
         return False
     return next_line is not None and text_size(next_line) > text_size(line) * 2

@@ -42,6 +42,33 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         lines.append(f"\nMoves missing: {', '.join(result.moves_missing) or 'none'}")
         return _highlight(text, result), "\n".join(lines), fixed.text if fixed else text
 
+    def suggest(complaint: str, level: str):
+        from copilot.drafting import SuggestContext
+        from copilot.service import ComplaintError
+
+        if not complaint or not complaint.strip():
+            return "Paste the customer's message.", "", "", "", ""
+        try:
+            s = copilot.suggest(complaint, SuggestContext(level=level))  # type: ignore[arg-type]
+        except ComplaintError as exc:
+            return f"**Cannot draft:** {exc}", "", "", "", ""
+        a = s.analysis
+        chips = [f"`{a.language}`", f"anger {a.anger}/3", f"`{a.customer_type}`"]
+        chips += [f"need: `{n}`" for n in a.need_names] + [f"⚠ `{sig}`" for sig in a.signal_names]
+        if a.hard_type:
+            chips.append(f"type: `{a.hard_type}`")
+        if a.injection:
+            chips.append("⚠ `instructions in the complaint`")
+        header = " · ".join(chips) + f"  \npolicy: `{s.policy or '-'}`"
+        notes = "".join(f"\n\n*{n}*" for n in s.notices + a.notices)
+        texts = [f"{d.text}" for d in s.drafts]
+        cites = "\n".join(
+            f"- **{d.kind}** ({d.engine}{', fixed by ' + d.fixed_by if d.fixed_by != 'none' else ''}): "
+            + "; ".join(f"{c.title} / {c.section} `[{c.doc_id}]`" for c in d.citations)
+            for d in s.drafts
+        )
+        return header + notes, texts[0], texts[1], texts[2], cites
+
     def search(query: str):
         try:
             passages = copilot.search_knowledge(query, k=5)
@@ -52,6 +79,16 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
     policies = [""] + [c.key for c in copilot.policies.categories()]
     with gr.Blocks(title="complaint-copilot") as panel:
         gr.Markdown("### complaint-copilot")
+        with gr.Tab("Suggest"):
+            complaint = gr.Textbox(label="Customer's message", lines=4, elem_id="complaint")
+            suggest_level = gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label="Level")
+            draft_button = gr.Button("Draft", variant="primary", elem_id="draft")
+            analysis = gr.Markdown(elem_id="analysis")
+            empathetic = gr.Textbox(label="Empathetic reply", lines=5, elem_id="draft-empathetic", buttons=["copy"])
+            lowering = gr.Textbox(label="Expectation-lowering explanation", lines=5, elem_id="draft-lowering", buttons=["copy"])
+            compensation = gr.Textbox(label="Compensation wording", lines=4, elem_id="draft-compensation", buttons=["copy"])
+            citations = gr.Markdown(elem_id="citations")
+            draft_button.click(suggest, [complaint, suggest_level], [analysis, empathetic, lowering, compensation, citations])
         with gr.Tab("Check"):
             text = gr.Textbox(label="Reply", lines=5, elem_id="reply")
             with gr.Row():
