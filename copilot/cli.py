@@ -166,10 +166,9 @@ def check(
     raise typer.Exit(0 if result.verdict == "ok" else 1)
 
 
-def _check_file(service, path: Path, fix: bool) -> None:
-    """One JSON result per input line, in order; a bad line gets an error object, never aborts the run."""
-    from copilot.checking import CheckError
-
+def _each_line(path: Path, field: str, handle) -> None:
+    """Run `handle(item)` for each JSON object line of `path` that has a string `field`, printing one JSON
+    result per line in order; a bad line gets an error object and never aborts the run."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -182,19 +181,22 @@ def _check_file(service, path: Path, fix: bool) -> None:
                 item = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object") from exc
-            if not isinstance(item, dict) or not isinstance(item.get("reply"), str):
-                raise ValueError("each line must be a JSON object with a string 'reply' field")
-            kwargs = {
-                "complaint": item.get("complaint"),
-                "level": item.get("level") or "agent",
-                "policy": item.get("policy"),
-            }
-            result = service.check(item["reply"], item.get("lang"), **kwargs)
-            fixed = service.fix(item["reply"], item.get("lang"), **kwargs) if fix else None
-            out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **_result_json(result, fixed)}
-        except (ValueError, CheckError) as exc:
+            if not isinstance(item, dict) or not isinstance(item.get(field), str):
+                raise ValueError(f"each line must be a JSON object with a string '{field}' field")
+            out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **handle(item)}
+        except ValueError as exc:  # CheckError, ComplaintError and pydantic's ValidationError are ValueErrors
             out = {"line": number, "error": str(exc)}
         typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+def _check_file(service, path: Path, fix: bool) -> None:
+    def handle(item: dict) -> dict:
+        kwargs = {"complaint": item.get("complaint"), "level": item.get("level") or "agent", "policy": item.get("policy")}
+        result = service.check(item["reply"], item.get("lang"), **kwargs)
+        fixed = service.fix(item["reply"], item.get("lang"), **kwargs) if fix else None
+        return _result_json(result, fixed)
+
+    _each_line(path, "reply", handle)
 
 
 DRAFT_TITLES = {"empathetic_reply": "Empathetic reply", "expectation_lowering": "Expectation-lowering explanation", "compensation": "Compensation wording"}
@@ -218,26 +220,11 @@ def suggest(
 
     service = Copilot(get_settings())
     if file is not None:
-        try:
-            lines = file.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            _fail(f"cannot read {file}: {exc}")
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
-                if not isinstance(item, dict) or not isinstance(item.get("complaint"), str):
-                    raise ValueError("each line must be a JSON object with a string 'complaint' field")
-                context = SuggestContext(**(item.get("context") or {}))
-                result = service.suggest(item["complaint"], context)
-                out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **json.loads(result.model_dump_json())}
-            except (ValueError, ComplaintError, ValidationError) as exc:
-                out = {"line": number, "error": str(exc)}
-            typer.echo(json.dumps(out, ensure_ascii=False))
+        _each_line(
+            file,
+            "complaint",
+            lambda item: json.loads(service.suggest(item["complaint"], SuggestContext(**(item.get("context") or {}))).model_dump_json()),
+        )
         return
     if complaint is None:
         _fail("give the complaint text, or --file complaints.jsonl")

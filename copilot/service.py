@@ -36,16 +36,6 @@ def _guidance_lang(lang: str) -> str:
     return "en" if lang == "en" else "zh-Hant"
 
 
-def _unique_passages(passages: list[Passage]) -> list[Passage]:
-    seen: set[str] = set()
-    out = []
-    for p in passages:
-        if p.chunk_id not in seen:
-            seen.add(p.chunk_id)
-            out.append(p)
-    return out
-
-
 class Copilot:
     """Owns the pipeline: knowledge -> retrieval -> analysis -> drafting -> checking."""
 
@@ -146,7 +136,7 @@ class Copilot:
     def suggest(self, complaint: str, context: SuggestContext | None = None) -> Suggestion:
         """Analyse, retrieve, draft three texts, check each and fix what the checker flags."""
         from copilot.drafting import DRAFT_KINDS
-        from copilot.drafting.citations import GUIDANCE_QUERIES
+        from copilot.drafting.citations import GUIDANCE_QUERIES, unique
 
         context = context or SuggestContext()
         timings: dict[str, float] = {}
@@ -182,7 +172,7 @@ class Copilot:
                     GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])
                 )
                 by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
-            passages = _unique_passages(case + policy_hits + [p for ps in by_kind.values() for p in ps])
+            passages = unique(case + policy_hits + [p for ps in by_kind.values() for p in ps])
         except (IndexMissing, StoreUnavailable) as exc:
             notices.append(f"no knowledge passages: {exc}")
         timings["retrieval"] = (time.perf_counter() - t) * 1000

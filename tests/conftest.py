@@ -53,3 +53,21 @@ def lexical_settings(tmp_path: Path) -> Settings:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"shared data: {'present' if DATA.exists() else 'absent'}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
+
+
+def wait_for_http(url: str, proc=None, seconds: float = 60) -> None:
+    """Poll `url` until it answers 200; fail (and stop `proc`) if it does not within `seconds`."""
+    import time
+
+    import httpx
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    if proc is not None:
+        proc.kill()
+    pytest.fail(f"{url} did not come up within {seconds:g} s")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from copilot.retrieval import SearchFilters, StoreUnavailable
 from copilot.service import Copilot
 from copilot.settings import PROJECT_ROOT, Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_http
 
 SAMPLE = PROJECT_ROOT / "knowledge" / "guidance"
 
@@ -30,18 +29,7 @@ def chroma_server(tmp_path: Path):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"chroma server did not start: {(tmp_path / 'chroma.log').read_text()[-2000:]}")
+    wait_for_http(f"{url}/api/v2/heartbeat", proc)
     yield url
     proc.terminate()
     proc.wait(timeout=20)
@@ -138,18 +126,7 @@ def embeddings_server(tmp_path: Path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    import httpx
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("embeddings server did not start")
+    wait_for_http(f"http://127.0.0.1:{port}/health", proc)
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
     proc.wait(timeout=20)

@@ -25,11 +25,16 @@ GUIDANCE_QUERIES: dict[DraftKind, dict[str, str]] = {
 }
 
 
-def cite(passages: list[Passage]) -> list[Citation]:
+def unique(passages: list[Passage]) -> list[Passage]:
+    """Each passage once, in order."""
     seen: set[str] = set()
     out = []
     for p in passages:
         if p.chunk_id not in seen:
             seen.add(p.chunk_id)
-            out.append(Citation(doc_id=p.doc_id, chunk_id=p.chunk_id, title=p.title, section=p.section))
+            out.append(p)
     return out
+
+
+def cite(passages: list[Passage]) -> list[Citation]:
+    return [Citation(doc_id=p.doc_id, chunk_id=p.chunk_id, title=p.title, section=p.section) for p in unique(passages)]
