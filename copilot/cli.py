@@ -269,6 +269,11 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_key_hashes:
+        _fail(
+            f"refusing to listen on {host} without API keys: set COPILOT_API_KEY_HASHES (make one with "
+            "`copilot keys hash YOUR-KEY`) or stay on 127.0.0.1"
+        )
     with socket.socket() as probe:
         try:
             probe.bind((host, port))
@@ -281,6 +286,48 @@ def serve(
 
 
 CSS_PANEL = ".gradio-container {max-width: 460px !important; margin: 0 !important;}"
+
+
+keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")
+app.add_typer(keys, name="keys")
+
+
+@keys.command("hash")
+def keys_hash(key: str = typer.Argument(..., help="The key a CRM will send.")) -> None:
+    """Print the sha256 digest to put in COPILOT_API_KEY_HASHES (only digests are stored)."""
+    from copilot.api.app import hash_key
+
+    typer.echo(hash_key(key))
+
+
+logs = typer.Typer(no_args_is_help=True, help="The audit log.")
+app.add_typer(logs, name="logs")
+
+
+@logs.command("export")
+def logs_export(
+    since: str | None = typer.Option(None, "--since", help="ISO date or time, e.g. 2026-11-01."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl | csv"),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file instead of standard output."),
+) -> None:
+    """Export suggestions, final checks and feedback (personal data masked)."""
+    from datetime import datetime
+
+    from copilot.service import Copilot
+
+    if fmt not in ("jsonl", "csv"):
+        _fail(f"--format must be jsonl or csv, not {fmt!r}")
+    if since:
+        try:
+            datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since {since!r} is not a date: use YYYY-MM-DD or an ISO timestamp")
+    text = Copilot(get_settings()).audit.export(since, fmt)  # type: ignore[arg-type]
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"written {out}", err=True)
+    else:
+        typer.echo(text, nl=False)
 
 
 def main() -> None:

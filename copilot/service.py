@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from copilot.analysis.models import Analysis
+from copilot.audit import Feedback
 from copilot.checking import Checker, CheckResult, Fixer, FixResult
 from copilot.drafting.models import SuggestContext, Suggestion
 from copilot.knowledge.loader import SourceError, load_folder
@@ -29,6 +30,10 @@ BUILTIN_SOURCE = "builtin:knowledge"
 
 class ComplaintError(ValueError):
     """The complaint cannot be used as given."""
+
+
+class UnknownSuggestion(LookupError):
+    """Feedback names a suggestion that was never made."""
 
 
 def _guidance_lang(lang: str) -> str:
@@ -111,6 +116,12 @@ class Copilot:
 
         return Composer(self.phrasebook, is_clean=lambda text, lang: not self.checker.check(text, lang).violations)
 
+    @cached_property
+    def audit(self):
+        from copilot.audit import AuditLog
+
+        return AuditLog(self.settings.audit_path)
+
     # ---------------------------------------------------------------- suggesting
 
     def analyze(self, complaint: str, context: SuggestContext | None = None) -> Analysis:
@@ -133,12 +144,17 @@ class Copilot:
         )
         return f"{head}\n…\n{tail}", [note]
 
-    def suggest(self, complaint: str, context: SuggestContext | None = None) -> Suggestion:
-        """Analyse, retrieve, draft three texts, check each and fix what the checker flags."""
+    def suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None) -> Suggestion:
+        """Analyse, retrieve, draft three texts, check each and fix what the checker flags; log it."""
+        context = context or SuggestContext()
+        suggestion = self._suggest(complaint, context)
+        self.audit.record_suggestion(suggestion, complaint, context, client=client)
+        return suggestion
+
+    def _suggest(self, complaint: str, context: SuggestContext) -> Suggestion:
         from copilot.drafting import DRAFT_KINDS
         from copilot.drafting.citations import GUIDANCE_QUERIES, unique
 
-        context = context or SuggestContext()
         timings: dict[str, float] = {}
         started = time.perf_counter()
         text, notices = self._prepare(complaint)
@@ -278,6 +294,37 @@ class Copilot:
     ) -> FixResult:
         """Rewrite the flagged spans deterministically (phrasebook) and re-check until clean."""
         return self.fixer.fix(text, language, complaint=complaint, level=level, policy=policy)
+
+    def check_final(
+        self,
+        text: str,
+        language: str | None = None,
+        *,
+        complaint: str | None = None,
+        level: Level = "agent",
+        policy: PolicyCategory | str | None = None,
+        suggestion_id: str | None = None,
+        draft_kind: str | None = None,
+        client: str | None = None,
+    ) -> CheckResult:
+        """Check the text the agent is about to send, and log it with its result."""
+        result = self.check(text, language, complaint=complaint, level=level, policy=policy)
+        self.audit.record_check(text, result, final=True, suggestion_id=suggestion_id, draft_kind=draft_kind, client=client)
+        return result
+
+    def feedback(self, feedback: Feedback, *, client: str | None = None) -> dict:
+        """Record the agent's verdict on a draft (and, if given, check and log the text they finally used)."""
+        if not self.audit.suggestion_exists(feedback.suggestion_id):
+            raise UnknownSuggestion(f"no suggestion with id {feedback.suggestion_id!r}: quote the id a suggestion returned")
+        result = None
+        edited = False
+        if feedback.final_text:
+            result = self.check_final(feedback.final_text, suggestion_id=feedback.suggestion_id, draft_kind=feedback.draft_kind, client=client)
+            from copilot.privacy import mask_pii
+
+            edited = mask_pii(feedback.final_text) != self.audit.draft_text(feedback.suggestion_id, feedback.draft_kind)
+        feedback_id = self.audit.record_feedback(feedback, client=client, edited=edited)
+        return {"id": feedback_id, "edited": edited, "final_check": result.model_dump() if result else None}
 
     # ---------------------------------------------------------------- knowledge
 

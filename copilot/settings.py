@@ -59,6 +59,15 @@ class Settings(BaseSettings):
 
     max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are read at the start and the end.")
 
+    audit_db: Path | None = Field(None, description="SQLite audit log; default <data_dir>/audit.sqlite3.")
+
+    api_key_hashes: list[str] = Field(
+        default_factory=list,
+        description="sha256 hex digests of the accepted API keys (`copilot keys hash KEY`); none = no key needed on loopback.",
+    )
+    rate_limit_per_minute: int = Field(120, ge=1, description="Requests per minute per API key (or per client address).")
+    max_request_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted.")
+
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -67,6 +76,10 @@ class Settings(BaseSettings):
         if self.llm_api_key is None:
             self.llm_api_key = os.environ.get("OPENAI_API_KEY")
         return self
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit_db or (self.data_dir / "audit.sqlite3")
 
     @property
     def index_dir(self) -> Path:

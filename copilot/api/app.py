@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
+import time
 import uuid
 from typing import Literal
 
@@ -11,10 +16,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from copilot import __version__
+from copilot.audit import Feedback
 from copilot.checking import CheckError, CheckResult
 from copilot.drafting import SuggestContext, Suggestion
 from copilot.retrieval import IndexMissing, Passage, QueryError, SearchFilters, StoreUnavailable
-from copilot.service import ComplaintError, Copilot
+from copilot.service import ComplaintError, Copilot, UnknownSuggestion
 
 
 class CheckRequest(BaseModel):
@@ -24,6 +30,8 @@ class CheckRequest(BaseModel):
     level: Literal["agent", "supervisor", "manager"] = "agent"
     policy: str | None = Field(None, description="Policy category as domain/category, e.g. ecommerce/late_delivery.")
     fix: bool = Field(False, description="Also return a deterministic rewrite that passes the check.")
+    final: bool = Field(False, description="This is the text the agent is sending: log it with its check.")
+    suggestion_id: str | None = Field(None, description="With final=true: the suggestion the text came from.")
 
 
 class SuggestRequest(BaseModel):
@@ -41,9 +49,35 @@ class ErrorBody(BaseModel):
     request_id: str
 
 
-def _error(status: int, code: str, message: str, request: Request) -> JSONResponse:
-    body = ErrorBody(code=code, message=message, request_id=request.state.request_id)
-    return JSONResponse(status_code=status, content={"error": body.model_dump()})
+def _error(status: int, code: str, message: str, request: Request, headers: dict | None = None) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, request_id=getattr(request.state, "request_id", "-"))
+    return JSONResponse(status_code=status, content={"error": body.model_dump()}, headers=headers)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class RateLimiter:
+    """A token bucket per client: `per_minute` requests, refilled continuously."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """0 when the request may go ahead, else the seconds to wait."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1:
+                self.buckets[client] = (tokens - 1, now)
+                return 0.0
+            self.buckets[client] = (tokens, now)
+            return (1 - tokens) / self.rate
 
 
 def create_app(service: Copilot | None = None) -> FastAPI:
@@ -54,17 +88,44 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         description="Drafts and checks replies to customer complaints for a CRM. It never sends anything to a customer.",
     )
     app.state.copilot = copilot
+    app.state.audit = copilot.audit  # open the audit log (and run its migrations) at start
+
+    settings = copilot.settings
+    accepted = [h.lower() for h in settings.api_key_hashes]
+    limiter = RateLimiter(settings.rate_limit_per_minute)
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next):
+    async def guard(request: Request, call_next):
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.client = None
+        if request.url.path.startswith("/v1/"):
+            if accepted:
+                given = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                digest = hash_key(given) if given else ""
+                # compare against every accepted hash in constant time, so timing tells nothing
+                matches = [hmac.compare_digest(digest, h) for h in accepted]
+                if not any(matches):
+                    code = "missing_api_key" if not given else "unknown_api_key"
+                    return _error(401, code, "send a valid API key in the X-API-Key header (or Authorization: Bearer)", request)
+                request.state.client = "key:" + digest[:12]
+            client = request.state.client or f"ip:{request.client.host if request.client else '-'}"
+            wait = limiter.take(client)
+            if wait > 0:
+                return _error(429, "rate_limited", f"too many requests: retry in {wait:.1f} s", request,
+                              headers={"Retry-After": str(max(1, round(wait)))})
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > settings.max_request_bytes:
+                return _error(413, "request_too_large", f"the body is {int(length):,} bytes; the limit is {settings.max_request_bytes:,}", request)
         response = await call_next(request)
         response.headers["x-request-id"] = request.state.request_id
         return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in exc.errors())
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(400, "malformed_json", "the body is not valid JSON: send one JSON object with Content-Type application/json", request)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors)
         return _error(422, "invalid_request", problems or "the request body is not valid", request)
 
     @app.get("/healthz", tags=["ops"])
@@ -83,8 +144,12 @@ def create_app(service: Copilot | None = None) -> FastAPI:
     @app.post("/v1/check", response_model=CheckResponse, tags=["v1"])
     def check(body: CheckRequest, request: Request):
         try:
-            result = copilot.check(body.text, body.language, complaint=body.complaint, level=body.level, policy=body.policy)
-            fixed = copilot.fix(body.text, body.language, complaint=body.complaint, level=body.level, policy=body.policy) if body.fix else None
+            args = {"complaint": body.complaint, "level": body.level, "policy": body.policy}
+            if body.final:
+                result = copilot.check_final(body.text, body.language, **args, suggestion_id=body.suggestion_id, client=request.state.client)
+            else:
+                result = copilot.check(body.text, body.language, **args)
+            fixed = copilot.fix(body.text, body.language, **args) if body.fix else None
         except CheckError as exc:
             return _error(422, "invalid_text", str(exc), request)
         data = result.model_dump(exclude={"moves_missing", "moves_present"})
@@ -92,11 +157,32 @@ def create_app(service: Copilot | None = None) -> FastAPI:
 
     @app.post("/v1/suggest", response_model=Suggestion, tags=["v1"])
     def suggest(body: SuggestRequest, request: Request):
-        """Analysis, retrieved passages and three checked drafts. Nothing is sent to the customer."""
+        """Analysis, retrieved passages and three checked drafts. Nothing is sent to the customer.
+
+        Send an `Idempotency-Key` header to make a retry return the first answer instead of a new one."""
+        client = request.state.client or "anonymous"
+        key = request.headers.get("idempotency-key")
+        if key:
+            if len(key) > 200:
+                return _error(422, "invalid_idempotency_key", "the Idempotency-Key header is longer than 200 characters", request)
+            stored = copilot.audit.idempotent(client, key)
+            if stored is not None:
+                return JSONResponse(content=json.loads(stored), headers={"Idempotent-Replayed": "true"})
         try:
-            return copilot.suggest(body.complaint, body.context)
+            result = copilot.suggest(body.complaint, body.context, client=request.state.client)
         except ComplaintError as exc:
             return _error(422, "invalid_complaint", str(exc), request)
+        if key:
+            copilot.audit.remember(client, key, result.id, result.model_dump_json())
+        return result
+
+    @app.post("/v1/feedback", tags=["v1"])
+    def feedback(body: Feedback, request: Request):
+        """The agent's verdict on a draft, and optionally the text they finally sent (checked and logged)."""
+        try:
+            return copilot.feedback(body, client=request.state.client)
+        except UnknownSuggestion as exc:
+            return _error(404, "unknown_suggestion", str(exc), request)
 
     @app.get("/v1/kb/search", response_model=list[Passage], tags=["v1"])
     def kb_search(

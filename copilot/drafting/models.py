@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -44,6 +45,7 @@ class SuggestContext(BaseModel):
 
 
 class Suggestion(BaseModel):
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Quote it when sending feedback.")
     analysis: Analysis
     passages: list[Passage] = Field(default_factory=list)
     drafts: list[Draft]

@@ -1,0 +1,238 @@
+"""SQLite audit log with numbered schema migrations (PRAGMA user_version), WAL, and masked personal data.
+
+Each record is written in one transaction: a crash leaves either the whole record or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.privacy import mask_pii
+
+FeedbackReason = Literal["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE suggestions (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        client TEXT,
+        complaint TEXT NOT NULL,
+        context TEXT NOT NULL,
+        analysis TEXT NOT NULL,
+        drafts TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        policy TEXT,
+        timings TEXT NOT NULL,
+        notices TEXT NOT NULL
+    );
+    CREATE INDEX suggestions_created ON suggestions(created_at);
+    CREATE TABLE checks (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        client TEXT,
+        suggestion_id TEXT,
+        draft_kind TEXT,
+        text TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        result TEXT NOT NULL,
+        final INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX checks_created ON checks(created_at);
+    CREATE TABLE feedback (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        client TEXT,
+        suggestion_id TEXT NOT NULL,
+        draft_kind TEXT NOT NULL,
+        useful INTEGER NOT NULL,
+        reason TEXT,
+        final_text TEXT,
+        edited INTEGER NOT NULL DEFAULT 0,
+        note TEXT
+    );
+    CREATE INDEX feedback_created ON feedback(created_at);
+    """,
+    # 2: idempotent suggest requests from CRMs
+    """
+    CREATE TABLE idempotency (
+        client TEXT NOT NULL,
+        key TEXT NOT NULL,
+        suggestion_id TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (client, key)
+    );
+    """,
+]
+
+
+class Feedback(BaseModel):
+    suggestion_id: str
+    draft_kind: Literal["empathetic_reply", "expectation_lowering", "compensation"]
+    useful: bool
+    reason: FeedbackReason | None = Field(None, description="Why the agent rewrote the draft, if they did.")
+    final_text: str | None = Field(None, max_length=20_000, description="The text the agent finally used.")
+    note: str | None = Field(None, max_length=2000)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._migrate()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    def _migrate(self) -> None:
+        db = self._db()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in (s.strip() for s in script.split(";")):
+                    if statement:
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+                db.execute("COMMIT")
+            except Exception:
+                db.execute("ROLLBACK")
+                raise
+
+    @property
+    def version(self) -> int:
+        return self._db().execute("PRAGMA user_version").fetchone()[0]
+
+    def _insert(self, table: str, row: dict) -> None:
+        db = self._db()
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+            db.execute("COMMIT")
+        except Exception:
+            db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ records
+
+    def record_suggestion(self, suggestion, complaint: str, context, client: str | None = None) -> None:
+        drafts = [
+            {"kind": d.kind, "engine": d.engine, "text": mask_pii(d.text), "verdict": d.check.verdict,
+             "violations": [v.rule_id for v in d.check.violations], "fixed_by": d.fixed_by,
+             "citations": [c.doc_id for c in d.citations]}
+            for d in suggestion.drafts
+        ]
+        analysis = json.loads(suggestion.analysis.model_dump_json())
+        for group in ("needs", "escalation"):
+            for finding in analysis.get(group, []):
+                for ev in finding.get("evidence", []):
+                    ev["text"] = mask_pii(ev["text"])
+        analysis["facts"] = {k: v for k, v in analysis.get("facts", {}).items() if k != "order_ids"} | {
+            "order_ids": ["[ORDER]" for _ in analysis.get("facts", {}).get("order_ids", [])]
+        }
+        self._insert("suggestions", {
+            "id": suggestion.id, "created_at": _now(), "client": client, "complaint": mask_pii(complaint),
+            "context": json.dumps({k: v for k, v in context.model_dump().items() if k != "facts"}, ensure_ascii=False),
+            "analysis": json.dumps(analysis, ensure_ascii=False), "drafts": json.dumps(drafts, ensure_ascii=False),
+            "engine": suggestion.engine, "policy": suggestion.policy,
+            "timings": json.dumps(suggestion.timings_ms), "notices": json.dumps(suggestion.notices, ensure_ascii=False),
+        })
+
+    def record_check(self, text: str, result, *, final: bool = False, suggestion_id: str | None = None,
+                     draft_kind: str | None = None, client: str | None = None) -> str:
+        check_id = uuid.uuid4().hex
+        summary = {"verdict": result.verdict, "violations": [{"rule_id": v.rule_id, "category": v.category} for v in result.violations],
+                   "moves_missing": result.moves_missing}
+        self._insert("checks", {
+            "id": check_id, "created_at": _now(), "client": client, "suggestion_id": suggestion_id, "draft_kind": draft_kind,
+            "text": mask_pii(text), "verdict": result.verdict, "result": json.dumps(summary), "final": int(final),
+        })
+        return check_id
+
+    def record_feedback(self, feedback: Feedback, client: str | None = None, edited: bool = False) -> str:
+        feedback_id = uuid.uuid4().hex
+        self._insert("feedback", {
+            "id": feedback_id, "created_at": _now(), "client": client, "suggestion_id": feedback.suggestion_id,
+            "draft_kind": feedback.draft_kind, "useful": int(feedback.useful), "reason": feedback.reason,
+            "final_text": mask_pii(feedback.final_text) if feedback.final_text else None, "edited": int(edited),
+            "note": mask_pii(feedback.note) if feedback.note else None,
+        })
+        return feedback_id
+
+    def suggestion_exists(self, suggestion_id: str) -> bool:
+        return self._db().execute("SELECT 1 FROM suggestions WHERE id = ?", (suggestion_id,)).fetchone() is not None
+
+    def draft_text(self, suggestion_id: str, kind: str) -> str | None:
+        row = self._db().execute("SELECT drafts FROM suggestions WHERE id = ?", (suggestion_id,)).fetchone()
+        if row is None:
+            return None
+        return next((d["text"] for d in json.loads(row[0]) if d["kind"] == kind), None)
+
+    # ------------------------------------------------------------------ idempotency
+
+    def idempotent(self, client: str, key: str) -> str | None:
+        row = self._db().execute("SELECT response FROM idempotency WHERE client = ? AND key = ?", (client, key)).fetchone()
+        return row[0] if row else None
+
+    def remember(self, client: str, key: str, suggestion_id: str, response: str) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "INSERT OR IGNORE INTO idempotency (client, key, suggestion_id, response, created_at) VALUES (?, ?, ?, ?, ?)",
+                (client, key, suggestion_id, response, _now()),
+            )
+            db.execute("COMMIT")
+        except Exception:
+            db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ reading
+
+    def rows(self, table: Literal["suggestions", "checks", "feedback"], since: str | None = None) -> list[dict]:
+        db = self._db()
+        db.row_factory = sqlite3.Row
+        try:
+            query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at"
+            return [dict(r) for r in db.execute(query, (since,) if since else ())]
+        finally:
+            db.row_factory = None
+
+    def export(self, since: str | None, fmt: Literal["jsonl", "csv"]) -> str:
+        records = [{"type": t[:-1] if t != "feedback" else "feedback", **r} for t in ("suggestions", "checks", "feedback") for r in self.rows(t, since)]  # type: ignore[arg-type]
+        records.sort(key=lambda r: r["created_at"])
+        if fmt == "jsonl":
+            return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        first = ["type", "id", "created_at"]
+        columns = first + sorted({k for r in records for k in r} - set(first))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+        return out.getvalue()

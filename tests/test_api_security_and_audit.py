@@ -1,0 +1,120 @@
+"""API keys, rate limits, size limits, idempotency, feedback and the SQLite audit log."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from copilot.api import create_app
+from copilot.api.app import hash_key
+from copilot.cli import app as cli
+from copilot.service import Copilot
+from tests.conftest import free_port
+
+KEY = "crm-secret-key-1"
+COMPLAINT = "我的手機 13812345678，電郵 wang@example.com，訂單 TW20251103-8812 晚了五天還沒到！"
+
+
+def _serve(settings):
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Copilot(settings)), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def secured(kb_settings, tmp_path):
+    settings = kb_settings.model_copy(update={"audit_db": tmp_path / "audit.sqlite3", "api_key_hashes": [hash_key(KEY)],
+                                              "rate_limit_per_minute": 30, "max_request_bytes": 50_000})
+    server, thread, url = _serve(settings)
+    yield url, settings
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _auth() -> dict:
+    return {"X-API-Key": KEY}
+
+
+def test_keys_are_required_and_unknown_keys_refused(secured):
+    url, _ = secured
+    assert httpx.post(f"{url}/v1/check", json={"text": "hi"}).json()["error"]["code"] == "missing_api_key"
+    r = httpx.post(f"{url}/v1/check", json={"text": "hi"}, headers={"X-API-Key": "wrong"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unknown_api_key"
+    ok = httpx.post(f"{url}/v1/check", json={"text": "Thank you, I will call you back today."}, headers={"Authorization": f"Bearer {KEY}"})
+    assert ok.status_code == 200
+    assert httpx.get(f"{url}/healthz").status_code == 200, "health needs no key"
+
+
+def test_oversized_and_malformed_bodies_get_clear_errors(secured):
+    url, settings = secured
+    big = httpx.post(f"{url}/v1/check", content=json.dumps({"text": "x" * 60_000}), headers=_auth() | {"content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "request_too_large"
+    bad = httpx.post(f"{url}/v1/check", content=b"{not json", headers=_auth() | {"content-type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "malformed_json"
+    wrong = httpx.post(f"{url}/v1/suggest", json={"complaint": 42}, headers=_auth())
+    assert wrong.status_code == 422 and "complaint" in wrong.json()["error"]["message"]
+    rows = sqlite3.connect(settings.audit_path).execute("SELECT count(*) FROM suggestions").fetchone()[0]
+    assert rows == 0, "nothing is logged for a rejected request"
+
+
+def test_rate_limit_per_key(secured):
+    url, _ = secured
+    codes = [httpx.post(f"{url}/v1/check", json={"text": "Thanks, I'll call you back today."}, headers=_auth()).status_code for _ in range(35)]
+    assert codes.count(429) >= 1 and codes[0] == 200
+    limited = httpx.post(f"{url}/v1/check", json={"text": "hi"}, headers=_auth())
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+def test_suggest_is_logged_masked_and_idempotent_and_feedback_is_recorded(secured):
+    url, settings = secured
+    headers = _auth() | {"Idempotency-Key": "crm-123"}
+    first = httpx.post(f"{url}/v1/suggest", json={"complaint": COMPLAINT}, headers=headers, timeout=60)
+    again = httpx.post(f"{url}/v1/suggest", json={"complaint": COMPLAINT}, headers=headers, timeout=60)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("idempotent-replayed") == "true" and again.json()["id"] == first.json()["id"]
+    suggestion = first.json()
+    fb = httpx.post(f"{url}/v1/feedback", headers=_auth(), json={
+        "suggestion_id": suggestion["id"], "draft_kind": "empathetic_reply", "useful": False,
+        "reason": "blame_removed", "final_text": "真的很抱歉，這件事由我負責，我會在 24 小時內回覆您。"})
+    assert fb.status_code == 200 and fb.json()["edited"] is True and fb.json()["final_check"]["verdict"] == "ok"
+    unknown = httpx.post(f"{url}/v1/feedback", headers=_auth(), json={"suggestion_id": "nope", "draft_kind": "compensation", "useful": True})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_suggestion"
+
+    db = sqlite3.connect(settings.audit_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    (complaint,) = db.execute("SELECT complaint FROM suggestions WHERE id = ?", (suggestion["id"],)).fetchone()
+    assert "13812345678" not in complaint and "wang@example.com" not in complaint and "[PHONE]" in complaint
+    assert db.execute("SELECT count(*) FROM suggestions").fetchone()[0] == 1, "the replay was not a second suggestion"
+    assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM checks WHERE final = 1").fetchone()[0] == 1
+
+    result = CliRunner().invoke(cli, ["logs", "export", "--format", "jsonl", "--since", "2020-01-01"],
+                                env={"COPILOT_AUDIT_DB": str(settings.audit_path)})
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["type"] for r in records} == {"suggestion", "check", "feedback"}
+    assert "13812345678" not in result.stdout
+    csv_out = CliRunner().invoke(cli, ["logs", "export", "--format", "csv"], env={"COPILOT_AUDIT_DB": str(settings.audit_path)})
+    assert csv_out.exit_code == 0 and csv_out.stdout.splitlines()[0].startswith("type,id,created_at")
+    bad = CliRunner().invoke(cli, ["logs", "export", "--since", "last week"], env={"COPILOT_AUDIT_DB": str(settings.audit_path)})
+    assert bad.exit_code == 2 and "not a date" in bad.stderr
+
+
+def test_keys_hash_cli_and_refusal_to_listen_openly_without_keys():
+    result = CliRunner().invoke(cli, ["keys", "hash", KEY])
+    assert result.stdout.strip() == hash_key(KEY)
+    refused = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", str(free_port())], env={"COPILOT_API_KEY_HASHES": "[]"})
+    assert refused.exit_code == 2 and "without API keys" in refused.stderr
