@@ -265,6 +265,7 @@ def serve(
     from copilot.api import create_app
     from copilot.service import Copilot
     from copilot.ui import build_panel
+    from copilot.ui.panel import CSS
 
     settings = get_settings()
     host = host or settings.host
@@ -280,12 +281,12 @@ def serve(
         except OSError:
             _fail(f"port {port} on {host} is already in use: stop the other process or pass --port (COPILOT_PORT)")
     service = Copilot(settings)
-    app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS_PANEL)
+    app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
     typer.echo(f"complaint-copilot on http://{host}:{port}/ (API docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-CSS_PANEL = ".gradio-container {max-width: 460px !important; margin: 0 !important;}"
+
 
 
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")

@@ -326,6 +326,12 @@ class Copilot:
         feedback_id = self.audit.record_feedback(feedback, client=client, edited=edited)
         return {"id": feedback_id, "edited": edited, "final_check": result.model_dump() if result else None}
 
+    def analytics(self) -> dict[str, list[dict]]:
+        """Suggestions per day, violation rate by rule, acceptance and edit rates, top categories."""
+        from copilot.audit.store import analytics
+
+        return analytics(self.audit)
+
     # ---------------------------------------------------------------- knowledge
 
     @property

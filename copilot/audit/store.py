@@ -236,3 +236,29 @@ class AuditLog:
         writer.writeheader()
         writer.writerows(records)
         return out.getvalue()
+
+
+def analytics(log: AuditLog) -> dict[str, list[dict]]:
+    """Aggregates for the analytics page: per day, per rule, acceptance and edits, top categories."""
+    db = log._db()
+    per_day = [{"day": d, "suggestions": n} for d, n in db.execute(
+        "SELECT substr(created_at, 1, 10) AS day, count(*) FROM suggestions GROUP BY day ORDER BY day")]
+    drafts = [json.loads(row[0]) for row in db.execute("SELECT drafts FROM suggestions")]
+    checks = [json.loads(row[0]) for row in db.execute("SELECT result FROM checks WHERE final = 1")]
+    total_texts = sum(len(d) for d in drafts) + len(checks)
+    rules: dict[str, int] = {}
+    for group in drafts:
+        for draft in group:
+            for rule in draft.get("violations", []):
+                rules[rule] = rules.get(rule, 0) + 1
+    for check in checks:
+        for v in check.get("violations", []):
+            rules[v["rule_id"]] = rules.get(v["rule_id"], 0) + 1
+    by_rule = [{"rule": r, "rate": round(n / max(total_texts, 1), 3)} for r, n in sorted(rules.items(), key=lambda kv: -kv[1])]
+    feedback = db.execute("SELECT count(*), sum(useful), sum(edited) FROM feedback").fetchone()
+    n, useful, edited = feedback[0] or 0, feedback[1] or 0, feedback[2] or 0
+    rates = [{"measure": "accepted", "rate": round(useful / n, 3) if n else 0.0},
+             {"measure": "edited", "rate": round(edited / n, 3) if n else 0.0}]
+    categories = [{"category": c or "-", "suggestions": k} for c, k in db.execute(
+        "SELECT policy, count(*) FROM suggestions GROUP BY policy ORDER BY count(*) DESC LIMIT 10")]
+    return {"per_day": per_day, "by_rule": by_rule, "rates": rates, "categories": categories}
