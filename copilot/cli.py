@@ -183,7 +183,7 @@ def _each_line(path: Path, field: str, handle) -> None:
                 raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object") from exc
             if not isinstance(item, dict) or not isinstance(item.get(field), str):
                 raise ValueError(f"each line must be a JSON object with a string '{field}' field")
-            out = {"line": number, **({"id": item["id"]} if "id" in item else {}), **handle(item)}
+            out = {"line": number, **({"input_id": item["id"]} if "id" in item else {}), **handle(item)}
         except ValueError as exc:  # CheckError, ComplaintError and pydantic's ValidationError are ValueErrors
             out = {"line": number, "error": str(exc)}
         typer.echo(json.dumps(out, ensure_ascii=False))

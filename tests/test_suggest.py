@@ -261,7 +261,8 @@ def test_cli_suggest_file_writes_one_result_per_line_in_order(kb_settings, tmp_p
     result = CliRunner().invoke(app, ["suggest", "--file", str(source), "--json"], env={"COPILOT_DATA_DIR": str(kb_settings.data_dir)})
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line.get("id") for line in lines] == ["a", None, "c", None]
+    assert [line.get("input_id") for line in lines] == ["a", None, "c", None]
+    assert lines[0]["id"] and lines[0]["id"] != "a", "each suggestion keeps its own id for feedback"
     assert [d["kind"] for d in lines[0]["drafts"]] == ["empathetic_reply", "expectation_lowering", "compensation"]
     assert "not valid JSON" in lines[1]["error"] and "empty" in lines[3]["error"]
     assert lines[2]["drafts"][0]["language"] == "en"
