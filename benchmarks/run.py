@@ -165,6 +165,15 @@ def main() -> int:
         print("stock llama-index VectorStoreIndex on the same documents ...", flush=True)
         report["stock_llama_index"] = bench_stock_llama_index(Path(tmp))
         print(json.dumps(report["stock_llama_index"], indent=2), flush=True)
+        print("API under load (a second process, loopback, composer mode) ...", flush=True)
+        from benchmarks.api_load import run as api_load
+
+        index_dir = Path(tmp) / "api-index"
+        from copilot.service import Copilot
+
+        Copilot(Settings(store_dir=index_dir)).index_knowledge()
+        report["api_load"] = api_load(index_dir)
+        print(json.dumps(report["api_load"], indent=2), flush=True)
     ours, stock = report["retrieval"]["at_kb_size"], report["stock_llama_index"]
     report["ratios_ours_over_stock"] = {
         "hit@3": round(ours["hit@3"] / max(stock["hit@3"], 1e-9), 2),
