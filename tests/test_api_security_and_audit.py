@@ -118,3 +118,26 @@ def test_keys_hash_cli_and_refusal_to_listen_openly_without_keys():
     assert result.stdout.strip() == hash_key(KEY)
     refused = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", str(free_port())], env={"COPILOT_API_KEY_HASHES": "[]"})
     assert refused.exit_code == 2 and "without API keys" in refused.stderr
+
+
+def test_analytics_aggregate_the_log(kb_settings, tmp_path):
+    from copilot.audit import Feedback
+
+    service = Copilot(kb_settings.model_copy(update={"audit_db": tmp_path / "a.sqlite3"}))
+    s = service.suggest("宽带断网三天了，什么时候修好？")
+    service.feedback(Feedback(suggestion_id=s.id, draft_kind="compensation", useful=True))
+    service.feedback(Feedback(suggestion_id=s.id, draft_kind="empathetic_reply", useful=False, reason="too_long",
+                              final_text="请您冷静一点，这是系统出的问题。"))
+    data = service.analytics()
+    assert data["per_day"][0]["suggestions"] == 1
+    assert {r["measure"]: r["rate"] for r in data["rates"]} == {"accepted": 0.5, "edited": 0.5}
+    assert data["categories"][0]["category"] == "telecom/broadband_outage"
+    assert any(r["rule"].startswith("arguing_minimising") for r in data["by_rule"])
+
+
+def test_readiness_reports_an_unreachable_llm_without_failing(kb_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    settings = kb_settings.model_copy(update={"audit_db": tmp_path / "a.sqlite3", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1"})
+    body = TestClient(create_app(Copilot(settings))).get("/readyz").json()
+    assert body["ready"] is True and body["engine"] == "composer" and body["llm"].startswith("unreachable")

@@ -138,8 +138,15 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             passages = copilot.index.count()
         except (IndexMissing, StoreUnavailable) as exc:
             return JSONResponse(status_code=503, content={"ready": False, "index": str(exc)})
-        engine = "llm" if copilot.settings.llm_base_url else "composer"
-        return JSONResponse({"ready": True, "index_passages": passages, "engine": engine, "metrics": copilot.metrics})
+        body: dict = {"ready": True, "index_passages": passages, "engine": "composer", "metrics": copilot.metrics}
+        if copilot.llm is not None:
+            # the LLM is optional: unreachable means drafts come from the composer, not "not ready"
+            try:
+                copilot.llm.client.with_options(timeout=3, max_retries=0).models.list()
+                body["engine"], body["llm"] = "llm", "reachable"
+            except Exception as exc:  # any failure to reach it is reported, none is fatal
+                body["llm"] = f"unreachable ({exc.__class__.__name__}): drafts will come from the composer"
+        return JSONResponse(body)
 
     @app.post("/v1/check", response_model=CheckResponse, tags=["v1"])
     def check(body: CheckRequest, request: Request):

@@ -184,4 +184,12 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
             outputs += [useful, reason, send]
         outputs += [guidance_box, text, go, fixed, query, refresh]
         ui_language.change(relabel, [ui_language], outputs)
+
+        def prefill(request: gr.Request):
+            # a CRM can open the panel with the case: /?complaint=...&level=supervisor
+            params = dict(request.query_params) if request else {}
+            chosen = params.get("level") if params.get("level") in ("agent", "supervisor", "manager") else "agent"
+            return params.get("complaint", ""), chosen
+
+        panel.load(prefill, [], [complaint, level])
     return panel
