@@ -289,6 +289,86 @@ def serve(
 
 
 
+evals = typer.Typer(no_args_is_help=True, help="Offline evaluation runs over sample complaints.")
+app.add_typer(evals, name="eval")
+
+
+@evals.command("run")
+def eval_run(
+    dataset: str = typer.Argument(..., help="A JSONL of cases, or shared:cfpb / shared:reviews (built from ../shared/data)."),
+    engine: str = typer.Option("composer", "--engine", help="composer | llm (needs COPILOT_LLM_BASE_URL)."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, max=16),
+    out: Path = typer.Option(Path("var/evals/latest"), "--out", help="Run folder (re-running resumes it)."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
+    judge: bool = typer.Option(False, "--judge", help="Also score drafts with the LLM judge (llm engine only)."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", help="Fail (exit 1) if the run misses these gates."),
+) -> None:
+    """Replay complaints through the Copilot service; write results.jsonl, summary.json and report.html."""
+    from copilot.eval.dataset import cfpb_cases, load_cases, review_cases
+    from copilot.eval.gates import check_gates
+    from copilot.eval.runner import run_eval
+    from copilot.service import Copilot
+    from copilot.settings import PROJECT_ROOT
+
+    settings = get_settings()
+    if engine not in ("composer", "llm"):
+        _fail(f"--engine must be composer or llm, not {engine!r}")
+    if engine == "llm" and not settings.llm_base_url:
+        _fail("--engine llm needs an endpoint: set COPILOT_LLM_BASE_URL (and COPILOT_LLM_API_KEY, COPILOT_LLM_MODEL)")
+    overrides = {"audit_db": out / "audit.sqlite3"} | ({"llm_base_url": None} if engine == "composer" else {})
+    service = Copilot(settings.model_copy(update=overrides))
+    shared = PROJECT_ROOT.parent / "shared" / "data"
+    try:
+        if dataset.startswith("shared:"):
+            if not shared.exists():
+                _fail(f"{shared} is absent: shared datasets need ../shared/data next to the project")
+            cases = {"shared:cfpb": cfpb_cases, "shared:reviews": review_cases}[dataset](shared, n=limit or 50)
+        else:
+            cases = load_cases(Path(dataset))
+    except KeyError:
+        _fail(f"unknown shared dataset {dataset!r}: use shared:cfpb or shared:reviews")
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {dataset}: {exc}")
+    if limit:
+        cases = cases[:limit]
+    if not cases:
+        _fail(f"{dataset} has no cases")
+    summary = run_eval(service, cases, out, concurrency=concurrency, use_judge=judge)
+    typer.echo(json.dumps({k: v for k, v in summary.items() if k not in ("latency_ms", "violations_by_rule")}, ensure_ascii=False, indent=2))
+    typer.echo(f"report: {out / 'report.html'}", err=True)
+    if thresholds is not None:
+        failures = check_gates(summary, thresholds)
+        for failure in failures:
+            typer.secho(f"gate failed: {failure}", fg=typer.colors.RED, err=True)
+        if failures:
+            raise typer.Exit(1)
+
+
+@evals.command("diff")
+def eval_diff(
+    run_a: Path = typer.Argument(..., help="The earlier run folder."),
+    run_b: Path = typer.Argument(..., help="The later run folder."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """What got better and worse from run A to run B, case by case."""
+    from copilot.eval.runner import diff_runs
+
+    for run in (run_a, run_b):
+        if not (run / "results.jsonl").exists():
+            _fail(f"{run} has no results.jsonl: give two folders written by `copilot eval run`")
+    report = diff_runs(run_a, run_b)
+    if json_out:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"better: {len(report['better'])}, worse: {len(report['worse'])}")
+    for item in report["worse"]:
+        typer.secho(f"  worse {item['id']}: {item['from']} -> {item['to']}  {'; '.join(item['problems'])}", fg=typer.colors.RED)
+    for item in report["better"]:
+        typer.secho(f"  better {item['id']}: {item['from']} -> {item['to']}", fg=typer.colors.GREEN)
+    for key, change in report["totals"].items():
+        typer.echo(f"  {key}: {change['a']} -> {change['b']}")
+
+
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")
 app.add_typer(keys, name="keys")
 

@@ -131,6 +131,17 @@ class Copilot:
         analysis.notices = notices + analysis.notices
         return analysis
 
+    def _settle_script(self, analysis: Analysis, text: str, context: SuggestContext) -> None:
+        """A Chinese complaint written only with characters common to both scripts gets the CRM's
+        language, or the configured default script."""
+        from copilot.text.language import script_is_ambiguous
+
+        if context.language and (context.language == "en") == (analysis.language == "en"):
+            analysis.reply_language = context.language
+        elif analysis.language in ("zh-Hant", "zh-Hans") and script_is_ambiguous(text):
+            analysis.reply_language = self.settings.default_chinese_script
+            analysis.notices.append(f"the script cannot be told from the text: replying in {analysis.reply_language}")
+
     def _prepare(self, complaint: str) -> tuple[str, list[str]]:
         if not isinstance(complaint, str) or not complaint.strip():
             raise ComplaintError("the complaint is empty: paste the customer's message")
@@ -160,6 +171,7 @@ class Copilot:
         text, notices = self._prepare(complaint)
         analysis = self.analyzer.analyze(text, context.contacts_before)
         analysis.notices = notices + analysis.notices
+        self._settle_script(analysis, text, context)
         engine = self.llm
         if engine is not None:
             from copilot.drafting.llm import LLMError

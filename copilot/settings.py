@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         "less precision; see evals/checker/README.md for the measured trade-off).",
     )
 
+    default_chinese_script: Literal["zh-Hant", "zh-Hans"] = Field(
+        "zh-Hant", description="Script for a Chinese complaint whose characters are the same in both scripts."
+    )
     max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are read at the start and the end.")
 
     audit_db: Path | None = Field(None, description="SQLite audit log; default <data_dir>/audit.sqlite3.")

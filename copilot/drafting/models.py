@@ -41,6 +41,9 @@ class SuggestContext(BaseModel):
     history: list[str] = Field(default_factory=list, description="Short notes of earlier contacts.")
     facts: dict[str, str] = Field(default_factory=dict, description="Order or account facts, e.g. order_id.")
     level: Literal["agent", "supervisor", "manager"] = "agent"
+    language: Literal["zh-Hant", "zh-Hans", "en"] | None = Field(
+        None, description="The customer's language if the CRM knows it; used when the text itself does not tell."
+    )
     policy: str | None = Field(None, description="Force a policy category (domain/category) instead of detecting it.")
 
 

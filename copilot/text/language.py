@@ -65,3 +65,9 @@ def _looks_english(text: str) -> bool:
     common = len(_EN_COMMON.findall(text))
     other = len(_OTHER_COMMON.findall(text)) + 2 * len(re.findall(r"[áéíóúñãõçàèìòùâêîôûäöüß]", text, re.IGNORECASE))
     return common / max(len(words), 1) >= 0.08 and common > other
+
+
+def script_is_ambiguous(text: str) -> bool:
+    """True when no character of the text differs between Traditional and Simplified ("退款呢？")."""
+    han = "".join(_CJK.findall(text))
+    return bool(han) and _converter("t2s").convert(han) == han and _converter("s2t").convert(han) == han

@@ -1,0 +1,1 @@
+"""Offline evaluation runs: replay sample complaints through the Copilot service and measure them."""
