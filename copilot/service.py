@@ -14,6 +14,7 @@ from copilot.drafting.models import SuggestContext, Suggestion
 from copilot.knowledge.loader import SourceError, load_folder
 from copilot.knowledge.phrasebook import Phrasebook, load_phrasebook
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
+from copilot.privacy import mask_with_map, restore
 from copilot.retrieval import (
     IndexMissing,
     IndexReport,
@@ -178,7 +179,7 @@ class Copilot:
             from copilot.drafting.llm_drafter import refine_analysis
 
             try:
-                analysis = refine_analysis(engine, text, analysis, self.policies)
+                analysis = refine_analysis(engine, mask_with_map(text)[0], analysis, self.policies)
             except LLMError as exc:
                 notices.append(f"the LLM could not refine the analysis ({exc.reason}); the rules' reading is used")
         timings["analysis"] = (time.perf_counter() - started) * 1000
@@ -207,13 +208,14 @@ class Copilot:
 
         t = time.perf_counter()
         llm_texts: dict[str, tuple[str, list[Passage]]] = {}
+        pii: dict[str, str] = {}
         if engine is not None:
-            llm_texts = self._llm_texts(engine, text, analysis, category, context, passages, notices)
+            llm_texts, pii = self._llm_texts(engine, text, analysis, category, context, passages, notices)
         drafts = []
         for kind in DRAFT_KINDS:
             if kind in llm_texts:
                 body, cited = llm_texts[kind]
-                drafts.append(self._finish(kind, body, "llm", cited or by_kind[kind], text, category, context, lang))
+                drafts.append(self._finish(kind, body, "llm", cited or by_kind[kind], text, category, context, lang, pii))
             else:
                 body = self.composer.compose(kind, text, analysis, category, context.level, context.channel)
                 drafts.append(self._finish(kind, body, "composer", by_kind[kind], text, category, context, lang))
@@ -230,31 +232,33 @@ class Copilot:
             policy=category.key if category else None,
         )
 
-    def _llm_texts(self, engine, text, analysis, category, context, passages, notices) -> dict[str, tuple[str, list[Passage]]]:
+    def _llm_texts(self, engine, text, analysis, category, context, passages, notices) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
         """The LLM's three drafts with the passages they cite; {} (and a notice) when the LLM fails."""
         from copilot.drafting.llm import LLMError
         from copilot.drafting.llm_drafter import in_script, llm_drafts
 
+        # personal data never leaves for the LLM: placeholders go out, the originals come back in the drafts
+        masked, mapping = mask_with_map(text)
         try:
-            out, labelled = llm_drafts(engine, text, analysis, category, context.level, passages)
+            out, labelled = llm_drafts(engine, masked, analysis, category, context.level, passages)
         except LLMError as exc:
             self.metrics["llm_fallbacks"] += 1
             notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the drafts")
-            return {}
+            return {}, mapping
         texts: dict[str, tuple[str, list[Passage]]] = {}
         for kind in ("empathetic_reply", "expectation_lowering", "compensation"):
             draft = getattr(out, kind)
             try:
-                body = in_script(draft.text, analysis.reply_language)
+                body = restore(in_script(draft.text, analysis.reply_language), mapping)
             except LLMError as exc:
                 self.metrics["llm_fallbacks"] += 1
                 notices.append(f"the LLM's {kind} was not usable ({exc.reason}): the composer wrote it")
                 continue
             cited = [labelled[c] for c in draft.citations if c in labelled]  # citations must point at passages shown
             texts[kind] = (body, cited)
-        return texts
+        return texts, mapping
 
-    def _finish(self, kind, body, engine_name, cited, complaint, category, context, lang):
+    def _finish(self, kind, body, engine_name, cited, complaint, category, context, lang, pii=None):
         """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
         from copilot.drafting import Draft
         from copilot.drafting.citations import cite
@@ -267,7 +271,10 @@ class Copilot:
 
             for _ in range(2):
                 try:
-                    body = llm_rewrite(self.llm, body, check, category, context.level, lang)
+                    masked_body, mapping = mask_with_map(body)
+                    mapping = (pii or {}) | mapping
+                    rewritten = llm_rewrite(self.llm, masked_body, check, category, context.level, lang, redact=mapping)
+                    body = restore(rewritten, mapping)
                 except LLMError:
                     break
                 self.metrics["llm_rewrites"] += 1

@@ -71,10 +71,18 @@ def in_script(text: str, lang: str) -> str:
 
 
 def llm_rewrite(
-    engine: LLMEngine, draft: str, result: CheckResult, category: PolicyCategory | None, level: Level, lang: str
+    engine: LLMEngine,
+    draft: str,
+    result: CheckResult,
+    category: PolicyCategory | None,
+    level: Level,
+    lang: str,
+    redact: dict[str, str] | None = None,
 ) -> str:
     _, limit_text, _ = policy_summary(category, level, lang)
     findings = "\n".join(f'- "{v.text}" ({v.name}): {v.explanation} Fix: {v.suggestion}' for v in result.violations)
+    for placeholder, value in (redact or {}).items():  # a flagged span may quote personal data
+        findings = findings.replace(value, placeholder)
     system = engine.prompts.render("rewrite.system", language=lang, language_name=LANGUAGE_NAMES[lang], limit_text=limit_text)
     user = engine.prompts.render("rewrite.user", findings=findings, draft=draft)
     return in_script(engine.structured(system, user, Rewrite).text, lang)
