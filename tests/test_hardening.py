@@ -103,7 +103,7 @@ def test_cleaner_never_crashes_and_leaves_no_control_characters(raw):
 def test_masking_round_trips_and_is_stable(text):
     masked, mapping = mask_with_map(text)
     assert restore(masked, mapping) == text
-    again, more = mask_with_map(masked)
+    _, more = mask_with_map(masked)
     assert not more, "masked text has nothing left to mask"
 
 
@@ -135,7 +135,7 @@ def test_api_fuzzing_finds_no_server_error(kb_settings, tmp_path):
         @settings(max_examples=25 if path != "/v1/suggest" else 8, deadline=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
-        def run(case):
+        def run(case, path=path):
             response = case.call()
             calls.append(response.status_code)
             if response.status_code >= 500:
