@@ -135,11 +135,11 @@ def test_api_fuzzing_finds_no_server_error(kb_settings, tmp_path):
         @settings(max_examples=25 if path != "/v1/suggest" else 8, deadline=None,
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
-        def run(case, path=path):
+        def run(case):
             response = case.call()
             calls.append(response.status_code)
             if response.status_code >= 500:
-                failures.append((path, response.status_code, case.body if hasattr(case, "body") else None))
+                failures.append((case.operation.path, response.status_code, getattr(case, "body", None)))
             case.validate_response(response, checks=[not_a_server_error])
 
         run()
