@@ -202,6 +202,12 @@ class Copilot:
                 )
                 by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
             passages = unique(case + policy_hits + [p for ps in by_kind.values() for p in ps])
+            # a knowledge passage is data too: one that carries instructions is left out and reported
+            tainted = {p.chunk_id for p in passages if self.analyzer.injection_in(p.text)}
+            if tainted:
+                notices.append(f"{len(tainted)} knowledge passage(s) contain instructions aimed at the assistant; they were left out")
+                passages = [p for p in passages if p.chunk_id not in tainted]
+                by_kind = {k: [p for p in ps if p.chunk_id not in tainted] for k, ps in by_kind.items()}
         except (IndexMissing, StoreUnavailable) as exc:
             notices.append(f"no knowledge passages: {exc}")
         timings["retrieval"] = (time.perf_counter() - t) * 1000

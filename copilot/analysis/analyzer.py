@@ -141,6 +141,11 @@ class Analyzer:
             notices=notices,
         )
 
+    def injection_in(self, text: str) -> bool:
+        """Whether a text (a retrieved passage, say) carries instructions aimed at the model."""
+        norm = normalise_for_matching(text)
+        return any(p.search(norm) for key in ("zh", "en") for p in self._injection[key])
+
     # ---------------------------------------------------------------- internals
 
     def _category(self, norm: str, language: str) -> CategoryMatch | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -32,6 +33,11 @@ def chroma_client(settings: Settings, *, create: bool) -> chromadb.ClientAPI:
             )
             client.heartbeat()
         except Exception as exc:
+            if settings.chroma_fallback_embedded:
+                logging.getLogger("copilot").warning(
+                    "Chroma server %s unreachable (%s): using the embedded store at %s", settings.chroma_url, exc, settings.index_dir
+                )
+                return chroma_client(settings.model_copy(update={"chroma_url": None}), create=create)
             raise StoreUnavailable(
                 f"cannot reach the Chroma server at {settings.chroma_url} ({exc.__class__.__name__}: {exc}); "
                 "start it (chroma run --path DIR --host 127.0.0.1 --port PORT) or unset COPILOT_CHROMA_URL "
