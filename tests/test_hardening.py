@@ -261,3 +261,28 @@ def test_an_unreachable_chroma_server_can_fall_back_to_the_embedded_store(kb_set
     settings = kb_settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{free_port()}", "chroma_fallback_embedded": True,
                                               "audit_db": tmp_path / "a.sqlite3"})
     assert Copilot(settings).search_knowledge("客戶要找主管", k=2)
+
+
+def test_no_personal_data_reaches_an_embeddings_endpoint(tmp_path):
+    from copilot.settings import Settings
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "a.md").write_text("## 聯絡\n客戶王先生的手機 13812345678 和信箱 wang@example.com 已登記，退款三天內到帳。\n", encoding="utf-8")
+    with ScriptedLLMServer() as server:
+        settings = Settings(data_dir=tmp_path / "var", embedding="openai", embedding_base_url=server.base_url, embedding_model="emb")
+        service = Copilot(settings)
+        service.index_knowledge([folder])
+        service.search_knowledge("我的手機 13812345678 收不到退款通知", k=1)
+        bodies = [r.text for r in server.requests if r.path.endswith("/embeddings")]
+    assert bodies and all("13812345678" not in b and "wang@example.com" not in b for b in bodies)
+    assert any("[PHONE]" in b for b in bodies)
+
+
+def test_an_llm_endpoint_that_is_down_means_composer_drafts_and_a_notice(kb_settings, tmp_path):
+    settings = kb_settings.model_copy(update={"llm_base_url": f"http://127.0.0.1:{free_port()}/v1", "llm_retries": 0,
+                                              "llm_timeout": 2.0, "audit_db": tmp_path / "a.sqlite3"})
+    service = Copilot(settings)
+    s = service.suggest("我的包裹一直沒到，已經晚了五天！")
+    assert [d.engine for d in s.drafts] == ["composer"] * 3
+    assert any("unreachable" in n for n in s.notices) and service.metrics["llm_fallbacks"] == 1

@@ -73,7 +73,10 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
         return "OpenAICompatibleEmbedding"
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        response = self._client.embeddings.create(model=self.model_name, input=texts)
+        from copilot.privacy import mask_pii
+
+        # personal data never leaves for an outside endpoint; placeholders embed just as well
+        response = self._client.embeddings.create(model=self.model_name, input=[mask_pii(t) for t in texts])
         return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
 
     def _get_query_embedding(self, query: str) -> list[float]:
