@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -36,9 +39,11 @@ def test_small_eval_passes_the_ci_gates(kb_settings, tmp_path):
     source.write_text("".join(json.dumps({"id": c.id, "complaint": c.complaint, "context": c.context.model_dump(exclude_none=True),
                                           "expect": c.expect.model_dump()}, ensure_ascii=False) + "\n" for c in picked), encoding="utf-8")
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["eval", "run", str(source), "--out", str(out), "--thresholds", str(THRESHOLDS)],
-                                env={"COPILOT_DATA_DIR": str(kb_settings.data_dir)})
-    assert result.exit_code == 0, result.output
+    # a real process, as CI and a quality team run it
+    result = subprocess.run([sys.executable, "-m", "copilot.cli", "eval", "run", str(source), "--out", str(out), "--thresholds", str(THRESHOLDS)],
+                            env=os.environ | {"COPILOT_DATA_DIR": str(kb_settings.data_dir)}, capture_output=True, text=True, timeout=600,
+                            cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["cases"] == 30 and summary["drafts_with_violations"] == 0 and summary["language_mismatches"] == 0
     report = (out / "report.html").read_text(encoding="utf-8")

@@ -186,10 +186,12 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         ui_language.change(relabel, [ui_language], outputs)
 
         def prefill(request: gr.Request):
-            # a CRM can open the panel with the case: /?complaint=...&level=supervisor
+            # a CRM can open the panel with the case: /?complaint=...&level=supervisor. Without them the
+            # fields are left alone (the agent may already be typing when this arrives).
             params = dict(request.query_params) if request else {}
-            chosen = params.get("level") if params.get("level") in ("agent", "supervisor", "manager") else "agent"
-            return params.get("complaint", ""), chosen
+            complaint_update = params["complaint"] if params.get("complaint") else gr.update()
+            level_update = params["level"] if params.get("level") in ("agent", "supervisor", "manager") else gr.update()
+            return complaint_update, level_update
 
         panel.load(prefill, [], [complaint, level])
     return panel
