@@ -141,3 +141,14 @@ def test_readiness_reports_an_unreachable_llm_without_failing(kb_settings, tmp_p
     settings = kb_settings.model_copy(update={"audit_db": tmp_path / "a.sqlite3", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1"})
     body = TestClient(create_app(Copilot(settings))).get("/readyz").json()
     assert body["ready"] is True and body["engine"] == "composer" and body["llm"].startswith("unreachable")
+
+
+def test_serve_says_clearly_when_the_port_is_taken():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 2 and "already in use" in result.stderr and "--port" in result.stderr
