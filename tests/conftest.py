@@ -71,3 +71,20 @@ def wait_for_http(url: str, proc=None, seconds: float = 60) -> None:
     if proc is not None:
         proc.kill()
     pytest.fail(f"{url} did not come up within {seconds:g} s")
+
+
+def serve_in_thread(app, seconds: float = 60):
+    """Run an ASGI app with uvicorn on a free loopback port in a thread; returns (server, thread, url)."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + seconds
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 
 from copilot.api import create_app
 from copilot.service import Copilot
-from tests.conftest import free_port
+from tests.conftest import serve_in_thread
 
 
 @pytest.fixture(scope="module")
 def api(kb_settings):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Copilot(kb_settings)), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    server, thread, url = serve_in_thread(create_app(Copilot(kb_settings)))
+    yield url
     server.should_exit = True
     thread.join(timeout=10)
 

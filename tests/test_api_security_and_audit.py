@@ -4,40 +4,26 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from copilot.api import create_app
 from copilot.api.app import hash_key
 from copilot.cli import app as cli
 from copilot.service import Copilot
-from tests.conftest import free_port
+from tests.conftest import free_port, serve_in_thread
 
 KEY = "crm-secret-key-1"
 COMPLAINT = "我的手機 13812345678，電郵 wang@example.com，訂單 TW20251103-8812 晚了五天還沒到！"
-
-
-def _serve(settings):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Copilot(settings)), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
 def secured(kb_settings, tmp_path):
     settings = kb_settings.model_copy(update={"audit_db": tmp_path / "audit.sqlite3", "api_key_hashes": [hash_key(KEY)],
                                               "rate_limit_per_minute": 30, "max_request_bytes": 50_000})
-    server, thread, url = _serve(settings)
+    server, thread, url = serve_in_thread(create_app(Copilot(settings)))
     yield url, settings
     server.should_exit = True
     thread.join(timeout=10)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from copilot.settings import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.conftest import serve_in_thread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -29,7 +27,6 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def panel(kb_settings, tmp_path_factory):
     import gradio as gr
-    import uvicorn
 
     from copilot.api import create_app
     from copilot.service import Copilot
@@ -39,14 +36,8 @@ def panel(kb_settings, tmp_path_factory):
     settings = kb_settings.model_copy(update={"audit_db": tmp_path_factory.mktemp("audit") / "audit.sqlite3"})
     service = Copilot(settings)
     app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/", settings
+    server, thread, url = serve_in_thread(app)
+    yield url + "/", settings
     server.should_exit = True
     thread.join(timeout=15)
 
