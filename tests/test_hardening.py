@@ -21,7 +21,7 @@ from copilot.knowledge.cleaning import clean_text
 from copilot.privacy import mask_pii, mask_with_map, restore
 from copilot.service import Copilot
 from copilot.settings import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_http
 from tests.llm_server import ScriptedLLMServer, reply_json
 from tests.test_suggest import READING
 
@@ -158,13 +158,7 @@ def test_kill_9_during_a_burst_loses_no_committed_audit_record(kb_settings, tmp_
     proc = subprocess.Popen([sys.executable, "-m", "copilot.cli", "serve", "--port", str(port)], env=env, cwd=PROJECT_ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
+    wait_for_http(f"{url}/healthz", proc, seconds=90)
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()

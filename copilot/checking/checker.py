@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from pathlib import Path
 
 from copilot.checking.learned import ClauseClassifier
 from copilot.checking.models import MOVES, CheckError, CheckResult, MoveCheck, Verdict, Violation
 from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
 from copilot.checking.quotes import quoted_customer_spans
-from copilot.checking.rules import Rule, RuleCatalogue, load_rules
-from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
+from copilot.checking.rules import Rule, RuleCatalogue
+from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory
 from copilot.text import detect_language, to_simplified
 from copilot.text.sentences import sentence_bounds
 
@@ -42,11 +41,6 @@ class Checker:
         self.policies = policies or PolicyBook()
         self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
         self._yields = {r.id: set(r.yields_to) for r in catalogue.rules if r.yields_to}
-
-    @classmethod
-    def from_knowledge(cls, knowledge_dir: Path, learned: bool = True) -> Checker:
-        classifier = ClauseClassifier.from_folder(knowledge_dir / "rules" / "examples") if learned else None
-        return cls(load_rules(knowledge_dir / "rules"), load_policies(knowledge_dir / "policies"), classifier)
 
     @cached_property
     def _pattern_rules(self) -> list[Rule]:
@@ -190,7 +184,7 @@ class Checker:
         for move_rule in self.catalogue.moves:
             if move_rule.move in found:
                 continue
-            patterns, guards = _compiled_move(move_rule, key)
+            patterns, guards = move_rule.compiled(key)
             for pattern in patterns:
                 m = next(
                     (
@@ -205,12 +199,6 @@ class Checker:
                     found[move_rule.move] = MoveCheck(move=move_rule.move, present=True, start=m.start(), end=m.end())
                     break
         return [found.get(move, MoveCheck(move=move, present=False)) for move in MOVES]
-
-
-def _compiled_move(rule, key: str):
-    from copilot.checking.rules import _compile
-
-    return _compile(rule, key)
 
 
 def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: dict[str, str] | None = None) -> Violation:

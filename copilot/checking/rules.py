@@ -36,14 +36,30 @@ class Examples(BaseModel):
     no_match: list[str] = Field(default_factory=list)
 
 
-class Rule(BaseModel):
+class _Patterned(BaseModel):
+    """Patterns and guards per language key ("zh" covers both scripts, "en"), compiled once per rule."""
+
+    patterns: PatternSet
+    guards: PatternSet = Field(default_factory=dict)
+    _compiled: dict = PrivateAttr(default_factory=dict)
+
+    def compiled(self, lang: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+        key = "zh" if lang.startswith("zh") else "en"
+        if key not in self._compiled:
+            flags = re.IGNORECASE if key == "en" else 0
+            self._compiled[key] = (
+                [re.compile(p, flags) for p in self.patterns.get(key, [])],  # type: ignore[call-overload]
+                [re.compile(p, flags) for p in self.guards.get(key, [])],  # type: ignore[call-overload]
+            )
+        return self._compiled[key]
+
+
+class Rule(_Patterned):
     id: str
     category: Category
     severity: Severity
     name: Localized
     explanation: Localized
-    patterns: PatternSet
-    guards: PatternSet = Field(default_factory=dict)
     fix: Fix
     examples: Examples = Field(default_factory=Examples)
     yields_to: list[Category] = Field(
@@ -51,7 +67,6 @@ class Rule(BaseModel):
     )
     line: int = 0
     file: str = ""
-    _compiled: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("name", "explanation")
     @classmethod
@@ -61,16 +76,10 @@ class Rule(BaseModel):
             raise ValueError(f"missing languages: {', '.join(sorted(missing))}")
         return value
 
-    def compiled(self, lang: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-        return _compile(self, "zh" if lang.startswith("zh") else "en")
 
-
-class MoveRule(BaseModel):
+class MoveRule(_Patterned):
     move: str
-    patterns: PatternSet
-    guards: PatternSet = Field(default_factory=dict)
     line: int = 0
-    _compiled: dict = PrivateAttr(default_factory=dict)
 
     @field_validator("move")
     @classmethod
@@ -78,18 +87,6 @@ class MoveRule(BaseModel):
         if value not in MOVES:
             raise ValueError(f"unknown move '{value}' (known: {', '.join(MOVES)})")
         return value
-
-
-def _compile(rule: Rule | MoveRule, key: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-    """Compiled patterns and guards for one language key, cached on the rule itself."""
-    cache = rule._compiled
-    if key not in cache:
-        flags = re.IGNORECASE if key == "en" else 0
-        cache[key] = (
-            [re.compile(p, flags) for p in rule.patterns.get(key, [])],  # type: ignore[arg-type]
-            [re.compile(p, flags) for p in rule.guards.get(key, [])],  # type: ignore[arg-type]
-        )
-    return cache[key]
 
 
 def _item_lines(path: Path, text: str, key: str) -> list[int]:

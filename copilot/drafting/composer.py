@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from copilot.analysis.models import Analysis
 from copilot.drafting.models import DraftKind
-from copilot.knowledge.phrasebook import Phrasebook
+from copilot.knowledge.phrasebook import Phrasebook, slots_of
 from copilot.knowledge.policies import LEVELS, Level, PolicyCategory
 from copilot.text.script import convert_script
 
@@ -180,8 +180,6 @@ class Composer:
         phrases = self.phrasebook.phrases(lang, move)
         if not phrases:
             return None
-        from copilot.knowledge.phrasebook import slots_of
-
         usable = [p for p in phrases if slots_of(p) <= {k for k, v in fill.items() if v}]
         rich = [p for p in usable if slots_of(p)] or usable
         if move in ("next_step", "follow_up") and fill.get("deadline"):
