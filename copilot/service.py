@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from copilot.analysis.models import Analysis
 from copilot.audit import Feedback
 from copilot.checking import Checker, CheckResult, Fixer, FixResult
-from copilot.drafting.models import SuggestContext, Suggestion
+from copilot.checking.ledger import Ledger
+from copilot.conversation.models import Brief, Conversation, ConversationStart, MessageIn
+from copilot.drafting.models import LiveContext, SuggestContext, Suggestion
+from copilot.drafting.rewrite import RewriteRequest, RewriteResult
 from copilot.knowledge.loader import SourceError, load_folder
 from copilot.knowledge.phrasebook import Phrasebook, load_phrasebook
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
@@ -37,9 +41,34 @@ class UnknownSuggestion(LookupError):
     """Feedback names a suggestion that was never made."""
 
 
+class UnknownConversation(LookupError):
+    """No conversation has this id."""
+
+
 def _guidance_lang(lang: str) -> str:
     # guidance ships in Traditional Chinese and English; Simplified queries match it after T-to-S
     return "en" if lang == "en" else "zh-Hant"
+
+
+@dataclass
+class _Plan:
+    """A suggestion in the making: what drafting needs once the complaint is read and the passages found."""
+
+    text: str
+    context: SuggestContext
+    live: LiveContext | None
+    analysis: Analysis
+    category: PolicyCategory | None
+    lang: str
+    passages: list[Passage]
+    by_kind: dict[str, list[Passage]]
+    notices: list[str]
+    timings: dict[str, float]
+    started: float
+
+    @property
+    def ledger(self) -> Ledger | None:
+        return self.live.ledger if self.live else None
 
 
 class Copilot:
@@ -48,6 +77,7 @@ class Copilot:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self._index: KnowledgeIndex | None = None
+        self._read_cache: dict[str, tuple[int, Conversation]] = {}
         self.metrics: dict[str, int] = {"suggestions": 0, "llm_fallbacks": 0, "llm_rewrites": 0, "rule_fixes": 0}
 
     # ---------------------------------------------------------------- content
@@ -163,7 +193,46 @@ class Copilot:
         self.audit.record_suggestion(suggestion, complaint, context, client=client)
         return suggestion
 
-    def _suggest(self, complaint: str, context: SuggestContext) -> Suggestion:
+    def _suggest(self, complaint: str, context: SuggestContext, live: LiveContext | None = None) -> Suggestion:
+        from copilot.drafting import DRAFT_KINDS
+
+        plan = self._plan(complaint, context, live)
+        t = time.perf_counter()
+        llm_texts: dict[str, tuple[str, list[Passage]]] = {}
+        pii: dict[str, str] = {}
+        if self.llm is not None:
+            llm_texts, pii = self._llm_texts(self.llm, plan.text, plan.analysis, plan.category, context, plan.passages, plan.notices, live)
+        drafts = []
+        for kind in DRAFT_KINDS:
+            if kind in llm_texts:
+                body, cited = llm_texts[kind]
+                drafts.append(self._finish(kind, body, "llm", cited or plan.by_kind[kind], plan, pii))
+            else:
+                drafts.append(self._finish(kind, self._compose(kind, plan), "composer", plan.by_kind[kind], plan))
+        plan.timings["drafting"] = (time.perf_counter() - t) * 1000
+        return self._assemble(plan, drafts)
+
+    def _compose(self, kind: str, plan: _Plan) -> str:
+        context = plan.context
+        return self.composer.compose(kind, plan.text, plan.analysis, plan.category, context.level, context.channel,  # type: ignore[arg-type]
+                                     ledger=plan.ledger)
+
+    def _assemble(self, plan: _Plan, drafts: list) -> Suggestion:
+        self.metrics["suggestions"] += 1
+        plan.timings["total"] = (time.perf_counter() - plan.started) * 1000
+        return Suggestion(
+            analysis=plan.analysis,
+            passages=plan.passages,
+            drafts=drafts,
+            engine="llm" if self.llm is not None else "composer",
+            notices=plan.notices,
+            timings_ms={k: round(v, 1) for k, v in plan.timings.items()},
+            policy=plan.category.key if plan.category else None,
+            conversation_id=plan.live.conversation_id if plan.live else None,
+        )
+
+    def _plan(self, complaint: str, context: SuggestContext, live: LiveContext | None) -> _Plan:
+        """Everything before drafting: the analysis (refined by the LLM if there is one) and the passages."""
         from copilot.drafting import DRAFT_KINDS
         from copilot.drafting.citations import GUIDANCE_QUERIES, unique
 
@@ -173,6 +242,8 @@ class Copilot:
         analysis = self.analyzer.analyze(text, context.contacts_before)
         analysis.notices = notices + analysis.notices
         self._settle_script(analysis, text, context)
+        if live is not None:
+            analysis.anger = live.anger  # the reply answers the customer's latest turn
         engine = self.llm
         if engine is not None:
             from copilot.drafting.llm import LLMError
@@ -211,42 +282,79 @@ class Copilot:
         except (IndexMissing, StoreUnavailable) as exc:
             notices.append(f"no knowledge passages: {exc}")
         timings["retrieval"] = (time.perf_counter() - t) * 1000
+        return _Plan(text, context, live, analysis, category, lang, passages, by_kind, notices, timings, started)
 
-        t = time.perf_counter()
-        llm_texts: dict[str, tuple[str, list[Passage]]] = {}
-        pii: dict[str, str] = {}
-        if engine is not None:
-            llm_texts, pii = self._llm_texts(engine, text, analysis, category, context, passages, notices)
-        drafts = []
-        for kind in DRAFT_KINDS:
-            if kind in llm_texts:
-                body, cited = llm_texts[kind]
-                drafts.append(self._finish(kind, body, "llm", cited or by_kind[kind], text, category, context, lang, pii))
-            else:
-                body = self.composer.compose(kind, text, analysis, category, context.level, context.channel)
-                drafts.append(self._finish(kind, body, "composer", by_kind[kind], text, category, context, lang))
-        timings["drafting"] = (time.perf_counter() - t) * 1000
-        self.metrics["suggestions"] += 1
-        timings["total"] = (time.perf_counter() - started) * 1000
-        return Suggestion(
-            analysis=analysis,
-            passages=passages,
-            drafts=drafts,
-            engine="llm" if engine is not None else "composer",
-            notices=notices,
-            timings_ms={k: round(v, 1) for k, v in timings.items()},
-            policy=category.key if category else None,
-        )
+    # ---------------------------------------------------------------- streaming
 
-    def _llm_texts(self, engine, text, analysis, category, context, passages, notices) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
+    def stream_suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None):
+        """Like `suggest`, as events: each draft token by token (LLM) or sentence by sentence (composer), the
+        checker's findings as each sentence completes, each finished draft, then the whole suggestion."""
+        return self._stream(complaint, context or SuggestContext(), None, client)
+
+    def stream_next(self, conversation_id: str, *, client: str | None = None):
+        """`suggest_next` as a stream of events (see `stream_suggest`)."""
+        complaint, context, live = self._live(self.conversation(conversation_id))
+        return self._stream(complaint, context, live, client)
+
+    def _stream(self, complaint: str, context: SuggestContext, live: LiveContext | None, client: str | None):
+        from copilot.drafting import DRAFT_KINDS
+        from copilot.drafting.streaming import StreamEvent, checked_stream, sentence_pieces
+
+        plan = self._plan(complaint, context, live)  # errors in the complaint surface before the first event
+
+        def events():
+            yield StreamEvent(type="start", message=plan.lang)
+            t = time.perf_counter()
+            drafts = []
+            masked, mapping = mask_with_map(live.transcript if live else plan.text)
+            check_args = {"complaint": plan.text, "level": context.level, "policy": plan.category, "ledger": plan.ledger}
+            for kind in DRAFT_KINDS:
+                engine_name, body = "composer", None
+                if self.llm is not None:
+                    from copilot.drafting.llm import LLMError
+                    from copilot.drafting.llm_drafter import in_script, stream_draft
+
+                    try:
+                        pieces = stream_draft(self.llm, kind, masked, plan.analysis, plan.category, context.level, plan.passages, plan.ledger)
+                        for item in checked_stream(kind, (restore(p, mapping) for p in pieces),
+                                                   lambda text: self.check(text, plan.lang, **check_args)):
+                            if isinstance(item, str):
+                                body = in_script(item, plan.lang)
+                            else:
+                                yield item
+                        if not (body or "").strip():
+                            raise LLMError("invalid_output", "empty answer")
+                        engine_name = "llm"
+                    except LLMError as exc:
+                        self.metrics["llm_fallbacks"] += 1
+                        body = None
+                        note = f"the LLM's {kind} was not usable ({exc.reason}): the composer wrote it"
+                        plan.notices.append(note)
+                        yield StreamEvent(type="notice", kind=kind, message=note)
+                if body is None:
+                    body = self._compose(kind, plan)
+                    for item in checked_stream(kind, sentence_pieces(body), lambda text: self.check(text, plan.lang, **check_args)):
+                        if not isinstance(item, str):
+                            yield item
+                draft = self._finish(kind, body, engine_name, plan.by_kind[kind], plan, mapping)
+                drafts.append(draft)
+                yield StreamEvent(type="draft", kind=kind, draft=draft)
+            plan.timings["drafting"] = (time.perf_counter() - t) * 1000
+            suggestion = self._assemble(plan, drafts)
+            self.audit.record_suggestion(suggestion, complaint, context, client=client)
+            yield StreamEvent(type="done", suggestion=suggestion)
+
+        return events()
+
+    def _llm_texts(self, engine, text, analysis, category, context, passages, notices, live=None) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
         """The LLM's three drafts with the passages they cite; {} (and a notice) when the LLM fails."""
         from copilot.drafting.llm import LLMError
         from copilot.drafting.llm_drafter import in_script, llm_drafts
 
         # personal data never leaves for the LLM: placeholders go out, the originals come back in the drafts
-        masked, mapping = mask_with_map(text)
+        masked, mapping = mask_with_map(live.transcript if live else text)
         try:
-            out, labelled = llm_drafts(engine, masked, analysis, category, context.level, passages)
+            out, labelled = llm_drafts(engine, masked, analysis, category, context.level, passages, live.ledger if live else None)
         except LLMError as exc:
             self.metrics["llm_fallbacks"] += 1
             notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the drafts")
@@ -264,12 +372,14 @@ class Copilot:
             texts[kind] = (body, cited)
         return texts, mapping
 
-    def _finish(self, kind, body, engine_name, cited, complaint, category, context, lang, pii=None):
+    def _finish(self, kind, body, engine_name, cited, plan: _Plan, pii=None):
         """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
         from copilot.drafting import Draft
         from copilot.drafting.citations import cite
 
-        check = self.check(body, lang, complaint=complaint, level=context.level, policy=category)
+        complaint, category, context, lang = plan.text, plan.category, plan.context, plan.lang
+        args = {"complaint": complaint, "level": context.level, "policy": category, "ledger": plan.ledger}
+        check = self.check(body, lang, **args)
         fixed_by = "none"
         if check.violations and engine_name == "llm" and self.llm is not None:
             from copilot.drafting.llm import LLMError
@@ -284,12 +394,12 @@ class Copilot:
                 except LLMError:
                     break
                 self.metrics["llm_rewrites"] += 1
-                check = self.check(body, lang, complaint=complaint, level=context.level, policy=category)
+                check = self.check(body, lang, **args)
                 fixed_by = "llm"
                 if not check.violations:
                     break
         if check.violations:
-            fixed = self.fix(body, lang, complaint=complaint, level=context.level, policy=category)
+            fixed = self.fix(body, lang, **args)
             body, check, fixed_by = fixed.text, fixed.check, "rules"
             self.metrics["rule_fixes"] += 1
         return Draft(kind=kind, language=lang, text=body, engine=engine_name, citations=cite(cited), check=check, fixed_by=fixed_by)
@@ -304,9 +414,11 @@ class Copilot:
         complaint: str | None = None,
         level: Level = "agent",
         policy: PolicyCategory | str | None = None,
+        ledger: Ledger | None = None,
     ) -> CheckResult:
-        """Check a draft or the agent's own text against the "no excuses, no blame" rules."""
-        return self.checker.check(text, language, complaint=complaint, level=level, policy=policy)
+        """Check a draft or the agent's own text against the "no excuses, no blame" rules (and, with a
+        conversation's ledger, against the promises already made)."""
+        return self.checker.check(text, language, complaint=complaint, level=level, policy=policy, ledger=ledger)
 
     def fix(
         self,
@@ -316,9 +428,10 @@ class Copilot:
         complaint: str | None = None,
         level: Level = "agent",
         policy: PolicyCategory | str | None = None,
+        ledger: Ledger | None = None,
     ) -> FixResult:
         """Rewrite the flagged spans deterministically (phrasebook) and re-check until clean."""
-        return self.fixer.fix(text, language, complaint=complaint, level=level, policy=policy)
+        return self.fixer.fix(text, language, complaint=complaint, level=level, policy=policy, ledger=ledger)
 
     def check_final(
         self,
@@ -356,6 +469,225 @@ class Copilot:
         from copilot.audit.store import analytics
 
         return analytics(self.audit)
+
+    # ---------------------------------------------------------------- conversations
+
+    @cached_property
+    def conversation_store(self):
+        from copilot.conversation.store import ConversationStore
+
+        return ConversationStore(self.settings.conversations_path)
+
+    @cached_property
+    def conversation_reader(self):
+        from copilot.analysis import Analyzer
+        from copilot.conversation.reader import ConversationReader
+
+        # per-turn readings use the lexicons only: a retrieval call per turn would slow every refresh
+        analyzer = Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies)
+        return ConversationReader(analyzer, self.checker, self.settings.default_chinese_script)
+
+    def start_conversation(self, start: ConversationStart | None = None, *, client: str | None = None) -> Conversation:
+        """Open a conversation the copilot will follow turn by turn."""
+        import uuid
+
+        start = start or ConversationStart()
+        if start.policy and self.policies.category(start.policy) is None:
+            raise ComplaintError(f"unknown policy {start.policy!r}: use domain/category, e.g. ecommerce/late_delivery")
+        conversation_id = start.id or uuid.uuid4().hex
+        self.conversation_store.create(conversation_id, start, client=client)
+        return self.conversation(conversation_id)
+
+    def add_message(self, conversation_id: str, message: MessageIn) -> Conversation:
+        """Append a customer or agent turn; returns the conversation as it now reads."""
+        from datetime import UTC, datetime
+
+        if not message.text.strip():
+            raise ComplaintError(f"the {message.role} turn is empty: send the text that was said")
+        if not self.conversation_store.exists(conversation_id):
+            raise UnknownConversation(f"no conversation with id {conversation_id!r}: start one with POST /v1/conversations")
+        self.conversation_store.append(conversation_id, message, message.at or datetime.now(UTC))
+        return self.conversation(conversation_id)
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        """The conversation with each turn read, the trend, alerts and the commitments ledger."""
+        count = self.conversation_store.turn_count(conversation_id)
+        cached = self._read_cache.get(conversation_id)
+        if cached is not None and cached[0] == count:
+            return cached[1]
+        stored = self.conversation_store.load(conversation_id)
+        if stored is None:
+            raise UnknownConversation(f"no conversation with id {conversation_id!r}: start one with POST /v1/conversations")
+        created, start, turns = stored
+        conversation = self.conversation_reader.read(conversation_id, created, start, turns)
+        self._read_cache[conversation_id] = (len(turns), conversation)
+        return conversation
+
+    def _live(self, conversation: Conversation) -> tuple[str, SuggestContext, LiveContext]:
+        from copilot.conversation.reader import ledger_of
+        from copilot.conversation.transcript import transcript
+
+        customer = conversation.customer_turns
+        if not customer:
+            raise ComplaintError("the conversation has no customer turn yet: add the customer's message first")
+        complaint = "\n".join(t.text for t in customer)
+        start = conversation.start
+        context = SuggestContext(channel=start.channel, contacts_before=start.contacts_before, level=start.level,
+                                 language=conversation.language, policy=start.policy or conversation.policy)
+        from copilot.drafting.llm import LLMEngine
+
+        text = transcript(conversation, LLMEngine.count_tokens, self.settings.conversation_tokens, self.settings.conversation_turns)
+        last = customer[-1].reading
+        live = LiveContext(conversation_id=conversation.id, ledger=ledger_of(conversation), transcript=text,
+                           anger=last.anger if last else 0)
+        return complaint, context, live
+
+    def suggest_next(self, conversation_id: str, *, client: str | None = None) -> Suggestion:
+        """Three drafts for the agent's next turn, from the whole conversation and consistent with its ledger."""
+        complaint, context, live = self._live(self.conversation(conversation_id))
+        suggestion = self._suggest(complaint, context, live)
+        self.audit.record_suggestion(suggestion, complaint, context, client=client)
+        return suggestion
+
+    def check_turn(self, conversation_id: str, text: str, language: str | None = None) -> CheckResult:
+        """Check text the agent is about to send in a conversation: the rules, the policy and the ledger."""
+        conversation = self.conversation(conversation_id)
+        from copilot.conversation.reader import ledger_of
+
+        complaint = "\n".join(t.text for t in conversation.customer_turns) or None
+        return self.check(text, language or conversation.language, complaint=complaint, level=conversation.start.level,
+                          policy=conversation.policy, ledger=ledger_of(conversation))
+
+    @cached_property
+    def rewriter(self):
+        from copilot.drafting.rewrite import Rewriter, load_controls
+
+        lists = load_controls(self.settings.knowledge_dir / "rewrite" / "controls.yaml")
+        return Rewriter(lists, lambda text, lang: self.check(text, lang).moves_present)
+
+    def rewrite(self, request: RewriteRequest) -> RewriteResult:
+        """Apply one rewrite control to a draft or the agent's own text, and re-check the result.
+
+        The LLM (when configured) does every control but the script switch, which OpenCC does exactly; the
+        composer does length, warmth, register, plain words and script, and says when a control needs the LLM.
+        Raises RewriteUnavailable for what cannot be done, CheckError for text that cannot be checked."""
+        from copilot.checking import CheckError
+        from copilot.drafting.rewrite import RewriteResult
+        from copilot.text import detect_language
+
+        text = request.text
+        if not text.strip():
+            raise CheckError("the text is empty: paste the draft or the reply you want rewritten")
+        lang = request.language or detect_language(text)
+        lang = lang if lang in ("zh-Hant", "zh-Hans", "en") else "en"
+        target = lang
+        if request.control == "script":
+            target = request.target if request.target in ("zh-Hant", "zh-Hans") and request.target != lang else (
+                "zh-Hans" if lang == "zh-Hant" else "zh-Hant")
+        elif request.control == "language":
+            if request.target is None or request.target == lang:
+                from copilot.drafting.rewrite import RewriteUnavailable
+
+                raise RewriteUnavailable("say which language to switch to: target zh-Hant, zh-Hans or en (not the text's own)")
+            target = request.target
+        ledger, policy, level, complaint = None, request.policy, request.level, None
+        if request.conversation_id:
+            from copilot.conversation.reader import ledger_of
+
+            conversation = self.conversation(request.conversation_id)
+            ledger, policy, level = ledger_of(conversation), policy or conversation.policy, conversation.start.level
+            complaint = "\n".join(t.text for t in conversation.customer_turns) or None
+        notices: list[str] = []
+        out, engine_name = None, "composer"
+        if self.llm is not None and request.control != "script":
+            from copilot.drafting.llm import LLMError
+            from copilot.drafting.llm_drafter import llm_rewrite_control
+
+            masked, mapping = mask_with_map(text)
+            try:
+                out, engine_name = restore(llm_rewrite_control(self.llm, masked, request.control, lang, target), mapping), "llm"
+            except LLMError as exc:
+                self.metrics["llm_fallbacks"] += 1
+                notices.append(f"the LLM was not usable ({exc.reason}): the composer rewrote it")
+        if out is None:
+            out, more = self.rewriter.apply(text, request.control, lang, target)
+            notices += more
+        args = {"complaint": complaint, "level": level, "policy": policy, "ledger": ledger}
+        check = self.check(out, target, **args)
+        fixed_by = "none"
+        if check.violations and engine_name == "llm":
+            fixed = self.fix(out, target, **args)
+            out, check, fixed_by = fixed.text, fixed.check, "rules"
+        return RewriteResult(text=out, original=text, control=request.control, language=target, engine=engine_name,  # type: ignore[arg-type]
+                             check=check, fixed_by=fixed_by, notices=notices)  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------------- escalation brief
+
+    @cached_property
+    def brief_lists(self):
+        from copilot.conversation.brief import load_brief_lists
+
+        return load_brief_lists(self.settings.knowledge_dir / "brief" / "brief.yaml")
+
+    def escalation_brief(self, conversation_id: str, language: str | None = None) -> Brief:
+        """A brief for the supervisor taking over, in `language` (default: the conversation's)."""
+        from copilot.conversation.brief import compose_brief
+        from copilot.drafting.citations import cite
+
+        conversation = self.conversation(conversation_id)
+        complaint, context, live = self._live(conversation)
+        customer_lang = conversation.language or "en"
+        lang = language or customer_lang
+        if lang not in self.brief_lists:
+            raise ComplaintError(f"no brief in {lang!r}: choose zh-Hant, zh-Hans or en")
+        analysis = self.analyzer.analyze(complaint, context.contacts_before)
+        category = self.policies.category(conversation.policy) if conversation.policy else None
+        opening = self._opening_line(analysis, category, customer_lang, live.ledger)
+        brief = compose_brief(conversation, analysis, category, self.brief_lists[lang], lang, opening)
+        try:
+            kinds = " ".join(filter(None, [analysis.customer_type, analysis.hard_type]))
+            passages = self.search_knowledge(f"{kinds} escalated complaint supervisor approach", k=3,
+                                             filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)]))
+            if category is not None:
+                passages += self._policy_passages(complaint, category, _guidance_lang(lang))[:1]
+            brief.citations = [c.model_dump() for c in cite(passages)]
+        except (IndexMissing, StoreUnavailable) as exc:
+            brief.notices.append(f"no knowledge passages: {exc}")
+        if self.llm is not None:
+            self._llm_brief(brief, live, customer_lang, category, context)
+        return brief
+
+    def _opening_line(self, analysis, category, lang: str, ledger: Ledger) -> str:
+        slots = self.composer.slots(analysis.model_copy(update={"reply_language": lang}), category, lang)
+        for variant in range(8):
+            line = self.phrasebook.fill(lang, "supervisor_opening", slots, variant=variant)
+            if line and not self.check(line, lang, ledger=ledger).violations:
+                return line
+        return self.phrasebook.fill(lang, "own", slots) or ""
+
+    def _llm_brief(self, brief: Brief, live: LiveContext, customer_lang: str, category, context) -> None:
+        """The LLM rewrites the narrative sections; facts stay as composed. On failure the composer's stand."""
+        from copilot.drafting.llm import LLMError
+        from copilot.drafting.llm_drafter import llm_brief
+
+        facts = "\n".join(f"{s.title}: {s.text}" for s in brief.sections if s.key in ("promised", "policy_allows", "facts", "trend"))
+        masked, mapping = mask_with_map(live.transcript)
+        try:
+            out = llm_brief(self.llm, masked, facts, brief.language, customer_lang)
+        except LLMError as exc:
+            self.metrics["llm_fallbacks"] += 1
+            brief.notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the brief")
+            return
+        opening = restore(out.opening_line, mapping)
+        check = self.check(opening, customer_lang, level=context.level, policy=category, ledger=live.ledger)
+        if check.violations:
+            opening = self.fix(opening, customer_lang, level=context.level, policy=category, ledger=live.ledger).text
+        values = {"what_happened": restore(out.what_happened, mapping), "customer_wants": restore(out.customer_wants, mapping),
+                  "approach": restore(out.approach, mapping), "opening_line": opening}
+        for section in brief.sections:
+            if section.key in values and values[section.key].strip():
+                section.text = values[section.key]
+        brief.opening_line, brief.engine = opening, "llm"
 
     # ---------------------------------------------------------------- knowledge
 

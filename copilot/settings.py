@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are read at the start and the end.")
 
     audit_db: Path | None = Field(None, description="SQLite audit log; default <data_dir>/audit.sqlite3.")
+    conversations_db: Path | None = Field(None, description="SQLite file of live conversations; default <data_dir>/conversations.sqlite3.")
+    conversation_turns: int = Field(8, ge=1, description="Most recent turns the LLM sees verbatim; older ones are summarised.")
+    conversation_tokens: int = Field(1500, ge=200, description="Token budget for those recent turns.")
 
     api_key_hashes: list[str] = Field(
         default_factory=list,
@@ -86,6 +89,10 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.audit_db or (self.data_dir / "audit.sqlite3")
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.conversations_db or (self.data_dir / "conversations.sqlite3")
 
     @property
     def index_dir(self) -> Path:

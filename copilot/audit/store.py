@@ -1,7 +1,4 @@
-"""SQLite audit log with numbered schema migrations (PRAGMA user_version), WAL, and masked personal data.
-
-Each record is written in one transaction: a crash leaves either the whole record or nothing.
-"""
+"""SQLite audit log (see `SQLiteFile`) with masked personal data."""
 
 from __future__ import annotations
 
@@ -9,14 +6,13 @@ import csv
 import io
 import json
 import sqlite3
-import threading
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from copilot.audit.sqlite import SQLiteFile
 from copilot.privacy import mask_pii
 
 FeedbackReason = Literal["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
@@ -91,53 +87,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class AuditLog:
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._migrate()
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
-
-    def _migrate(self) -> None:
-        db = self._db()
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in (s.strip() for s in script.split(";")):
-                    if statement:
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
-                db.execute("COMMIT")
-            except Exception:
-                db.execute("ROLLBACK")
-                raise
-
-    @property
-    def version(self) -> int:
-        return self._db().execute("PRAGMA user_version").fetchone()[0]
-
-    def _insert(self, table: str, row: dict) -> None:
-        db = self._db()
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
-            db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            raise
+class AuditLog(SQLiteFile):
+    MIGRATIONS = MIGRATIONS
 
     # ------------------------------------------------------------------ records
 
@@ -201,17 +152,10 @@ class AuditLog:
         return row[0] if row else None
 
     def remember(self, client: str, key: str, suggestion_id: str, response: str) -> None:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute(
-                "INSERT OR IGNORE INTO idempotency (client, key, suggestion_id, response, created_at) VALUES (?, ?, ?, ?, ?)",
-                (client, key, suggestion_id, response, _now()),
-            )
-            db.execute("COMMIT")
-        except Exception:
-            db.execute("ROLLBACK")
-            raise
+        self._write(
+            "INSERT OR IGNORE INTO idempotency (client, key, suggestion_id, response, created_at) VALUES (?, ?, ?, ?, ?)",
+            (client, key, suggestion_id, response, _now()),
+        )
 
     # ------------------------------------------------------------------ reading
 

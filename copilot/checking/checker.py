@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 
 from copilot.checking.learned import ClauseClassifier
+from copilot.checking.ledger import Ledger, ledger_breaches, matches_ledger
 from copilot.checking.models import MOVES, CheckError, CheckResult, MoveCheck, Verdict, Violation
 from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
 from copilot.checking.quotes import quoted_customer_spans
@@ -40,6 +41,7 @@ class Checker:
         self.classifier = classifier
         self.policies = policies or PolicyBook()
         self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
+        self._ledger_rules = {r.id: r for r in catalogue.rules if r.id.startswith("ledger.")}
         self._yields = {r.id: set(r.yields_to) for r in catalogue.rules if r.yields_to}
 
     @cached_property
@@ -56,7 +58,9 @@ class Checker:
         complaint: str | None = None,
         level: Level = "agent",
         policy: PolicyCategory | str | None = None,
+        ledger: Ledger | None = None,
     ) -> CheckResult:
+        """With `ledger` (a conversation's commitments), the text is also held to what was already promised."""
         if not isinstance(text, str):
             raise CheckError("the text must be a string")
         if not text.strip():
@@ -81,9 +85,14 @@ class Checker:
         if self.classifier is not None:
             violations += self._learned(text, norm, lang, masked, violations)
         if category is not None:
-            violations += self._policy_violations(text, norm, lang, sentences, masked, level, category)
-        violations = _apply_yields(_dedupe(violations), sentences, self._yields)
+            policy_hits = self._policy_violations(text, norm, lang, sentences, masked, level, category)
+            # restating a time already promised is keeping a promise, not making a new one
+            violations += [v for v in policy_hits
+                           if not (v.rule_id == "overpromise.policy_deadline" and matches_ledger(ledger, text, lang, v.start, v.end))]
         moves = self._moves(norm, lang, sentences, masked)
+        if ledger is not None:
+            violations += self._ledger_violations(text, lang, masked, moves, ledger)
+        violations = _apply_yields(_dedupe(violations), sentences, self._yields)
         return CheckResult(
             language=lang,
             verdict=_verdict(violations),
@@ -173,6 +182,21 @@ class Checker:
                 continue
             v = _violation(rule, lang, text, breach.start, breach.end, breach.detail)
             v.limit = breach.limit_text
+            out.append(v)
+        return out
+
+    def _ledger_violations(
+        self, text: str, lang: str, masked: list[tuple[int, int]], moves: list[MoveCheck], ledger: Ledger
+    ) -> list[Violation]:
+        apology = next((m for m in moves if m.move == "apologise" and m.present), None)
+        span = (apology.start, apology.end) if apology and apology.start is not None and apology.end is not None else None
+        out = []
+        for breach in ledger_breaches(text, lang, ledger, span):
+            rule = self._ledger_rules.get(f"ledger.{breach.kind}")
+            if rule is None or _inside(breach.start, breach.end, masked):
+                continue
+            v = _violation(rule, lang, text, breach.start, breach.end, breach.detail)
+            v.limit = breach.limit_text or None
             out.append(v)
         return out
 

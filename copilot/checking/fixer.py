@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from copilot.checking.checker import Checker
+from copilot.checking.ledger import Ledger
 from copilot.checking.models import CheckResult, Violation
 from copilot.checking.rules import Rule
 from copilot.knowledge.phrasebook import Phrasebook
@@ -28,6 +29,10 @@ class FixResult(BaseModel):
     check: CheckResult
 
 
+# Rules whose repair is to put the violation's `limit` (the time or amount that holds) in place of the span.
+_USE_LIMIT = {"overpromise.policy_deadline", "ledger.conflicting_deadline", "ledger.conflicting_amount"}
+
+
 class Fixer:
     def __init__(self, checker: Checker, phrasebook: Phrasebook) -> None:
         self.checker = checker
@@ -45,9 +50,11 @@ class Fixer:
         level: Level = "agent",
         policy: PolicyCategory | str | None = None,
         slots: dict[str, str] | None = None,
+        ledger: Ledger | None = None,
     ) -> FixResult:
         self.policy = self.checker.policies.category(policy) if isinstance(policy, str) else policy
-        result = self.checker.check(text, language, complaint=complaint, level=level, policy=policy)
+        args = {"complaint": complaint, "level": level, "policy": policy, "ledger": ledger}
+        result = self.checker.check(text, language, **args)
         lang = result.language
         changes: list[Change] = []
         current = text
@@ -56,14 +63,14 @@ class Fixer:
             rounds += 1
             current, made = self._rewrite(current, lang, result.violations, slots or {}, last=rounds == MAX_ROUNDS)
             changes.extend(made)
-            result = self.checker.check(current, lang, complaint=complaint, level=level, policy=policy) if current.strip() else result
+            result = self.checker.check(current, lang, **args) if current.strip() else result
             if not current.strip():
                 break
         if not current.strip() or result.violations:
             current = self._drop_offending(current, result.violations) if current.strip() else ""
             if not current.strip():
                 current = self._fallback(lang)
-            result = self.checker.check(current, lang, complaint=complaint, level=level, policy=policy)
+            result = self.checker.check(current, lang, **args)
         return FixResult(text=current, original=text, changes=changes, rounds=rounds, check=result)
 
     # ---------------------------------------------------------------- internals
@@ -96,10 +103,10 @@ class Fixer:
         self, sentence: str, offset: int, lang: str, found: list[Violation], slots: dict[str, str], used: set[str], last: bool
     ) -> str:
         # Local repairs keep the agent's sentence: plain words for jargon, a supported time frame for a deadline.
-        if not last and all(v.rule_id == "overpromise.policy_deadline" or self._plain_word(v, lang) for v in found):
+        if not last and all(v.rule_id in _USE_LIMIT or self._plain_word(v, lang) for v in found):
             repaired = sentence
             for v in sorted(found, key=lambda v: v.start, reverse=True):
-                new = v.limit if v.rule_id == "overpromise.policy_deadline" else self._plain_word(v, lang)
+                new = v.limit if v.rule_id in _USE_LIMIT else self._plain_word(v, lang)
                 tail = repaired[v.end - offset :]
                 if new and new.endswith(("內", "内")):
                     tail = tail.removeprefix("之").removeprefix("以").removeprefix("內").removeprefix("内")

@@ -16,6 +16,8 @@ Category = Literal[
     "jargon",
     "arguing_minimising",
     "overpromise",
+    "contradicts_commitment",
+    "repetition",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 Severity = Literal["low", "medium", "high"]

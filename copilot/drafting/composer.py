@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from copilot.analysis.models import Analysis
+from copilot.checking.ledger import Ledger, describe_due
 from copilot.drafting.models import DraftKind
 from copilot.knowledge.phrasebook import Phrasebook, slots_of
 from copilot.knowledge.policies import LEVELS, Level, PolicyCategory
@@ -43,6 +44,13 @@ GENERIC = {
     "deadline": {"zh-Hant": "24 小時內", "zh-Hans": "24 小时内", "en": "within 24 hours"},
     "action": {"zh-Hant": "親自追蹤處理這件事", "zh-Hans": "亲自跟进处理这件事", "en": "follow this up myself"},
 }
+
+
+def _restate_amount(remedy: str, amount: float | None) -> str:
+    """The remedy phrase with the amount already offered in place of the limit."""
+    if amount is None:
+        return remedy
+    return re.sub(r"\d+(?:\.\d+)?", f"{amount:g}", remedy, count=1)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -102,9 +110,15 @@ class Composer:
         category: PolicyCategory | None,
         level: Level,
         channel: str | None = None,
+        ledger: Ledger | None = None,
     ) -> str:
+        """One draft. With a conversation's `ledger`, promises already made are restated, not changed, and
+        an agent who apologised in each of their last two turns reassures instead of apologising again."""
         lang = analysis.reply_language
         slots = self.slots(analysis, category, lang)
+        promised = self._promised_deadline(ledger, lang)
+        if promised:
+            slots["deadline"] = promised
         seed = int(hashlib.sha1(f"{kind}\x1f{complaint}".encode()).hexdigest(), 16)
         moves: list[tuple[str, dict[str, str]]] = []
         needs = set(analysis.need_names)
@@ -140,6 +154,8 @@ class Composer:
             moves.append(("apologise", slots))
             moves += self._compensation_moves(analysis, category, level, lang, slots)
             moves.append(("follow_up", slots))
+        if ledger is not None:
+            moves = self._keep_to_ledger(moves, ledger, promised, slots)
         sentences: list[str] = []
         issue_said = False
         for i, (move, fill) in enumerate(moves):
@@ -151,6 +167,28 @@ class Composer:
                 issue_said = issue_said or fill.get("issue", "") in phrase
         joiner = " " if lang == "en" else ""
         return joiner.join(sentences)
+
+    @staticmethod
+    def _promised_deadline(ledger: Ledger | None, lang: str) -> str | None:
+        contact = ledger.current("callback") if ledger is not None else None
+        if contact is None or contact.due is None or ledger is None or ledger.now is None or contact.due <= ledger.now:
+            return None
+        return describe_due(contact.due, ledger.now, lang)
+
+    def _keep_to_ledger(
+        self, moves: list[tuple[str, dict[str, str]]], ledger: Ledger, promised: str | None, slots: dict[str, str]
+    ) -> list[tuple[str, dict[str, str]]]:
+        out = []
+        for move, fill in moves:
+            if move == "apologise" and ledger.apologies_in_a_row >= 2:
+                move = "reassure"
+            elif move == "follow_up" and promised:
+                move = "keep_promise"
+            elif move == "offer_compensation" and (offered := ledger.current("compensation")) is not None:
+                label = fill.get("remedy", "")
+                fill = fill | {"remedy": _restate_amount(label, offered.amount)}
+            out.append((move, fill))
+        return out
 
     def _compensation_moves(
         self, analysis: Analysis, category: PolicyCategory | None, level: Level, lang: str, slots: dict[str, str]

@@ -44,6 +44,13 @@ class Rewrite(BaseModel):
     text: str
 
 
+class LLMBrief(BaseModel):
+    what_happened: str
+    customer_wants: str
+    approach: str
+    opening_line: str
+
+
 class LLMReading(BaseModel):
     needs: list[str] = []
     anger: int = 0

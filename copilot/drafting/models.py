@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from copilot.analysis.models import Analysis
+from copilot.checking.ledger import Ledger
 from copilot.checking.models import CheckResult
 from copilot.retrieval.models import Passage
 
@@ -47,6 +48,15 @@ class SuggestContext(BaseModel):
     policy: str | None = Field(None, description="Force a policy category (domain/category) instead of detecting it.")
 
 
+class LiveContext(BaseModel):
+    """What a live conversation adds to drafting the agent's next turn."""
+
+    conversation_id: str
+    ledger: Ledger
+    transcript: str = Field(description="Recent turns verbatim after a summary of older ones (for the LLM).")
+    anger: int = Field(0, ge=0, le=3, description="The customer's anger in their latest turn.")
+
+
 class Suggestion(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Quote it when sending feedback.")
     analysis: Analysis
@@ -56,3 +66,4 @@ class Suggestion(BaseModel):
     notices: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     policy: str | None = Field(None, description="The policy category the drafts and checks used.")
+    conversation_id: str | None = Field(None, description="The conversation whose next agent turn this drafts.")
