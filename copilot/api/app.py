@@ -12,15 +12,18 @@ from typing import Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from copilot import __version__
 from copilot.audit import Feedback
 from copilot.checking import CheckError, CheckResult
+from copilot.conversation import Brief, Conversation, ConversationStart, MessageIn
+from copilot.conversation.store import ConversationExists
 from copilot.drafting import SuggestContext, Suggestion
+from copilot.drafting.rewrite import RewriteRequest, RewriteResult, RewriteUnavailable
 from copilot.retrieval import IndexMissing, Passage, QueryError, SearchFilters, StoreUnavailable
-from copilot.service import ComplaintError, Copilot, UnknownSuggestion
+from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
 
 
 class CheckRequest(BaseModel):
@@ -37,6 +40,30 @@ class CheckRequest(BaseModel):
 class SuggestRequest(BaseModel):
     complaint: str = Field(description="The customer's message.", max_length=200_000)
     context: SuggestContext = Field(default_factory=SuggestContext)
+
+
+class TurnCheckRequest(BaseModel):
+    text: str = Field(description="What the agent is about to send in this conversation.", max_length=20_000)
+    language: Literal["zh-Hant", "zh-Hans", "en"] | None = None
+
+
+class BriefRequest(BaseModel):
+    language: Literal["zh-Hant", "zh-Hans", "en"] | None = Field(None, description="The supervisor's language; default the conversation's.")
+
+
+class MessageResponse(BaseModel):
+    conversation: Conversation
+    suggestion: Suggestion | None = Field(None, description="With ?suggest=true after a customer turn: drafts for the next agent turn.")
+
+
+def _sse(events) -> StreamingResponse:
+    """Server-sent events, one JSON object per event (`event:` names its type)."""
+
+    def body():
+        for event in events:
+            yield f"event: {event.type}\ndata: {event.model_dump_json(exclude_none=True)}\n\n"
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 class CheckResponse(CheckResult):
@@ -190,6 +217,99 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             return copilot.feedback(body, client=request.state.client)
         except UnknownSuggestion as exc:
             return _error(404, "unknown_suggestion", str(exc), request)
+
+    @app.post("/v1/suggest/stream", tags=["v1"], response_class=StreamingResponse)
+    def suggest_stream(body: SuggestRequest, request: Request):
+        """`/v1/suggest` as server-sent events: `delta` (new text of a draft), `check` (findings on the sentences
+        finished so far), `draft` (each finished, checked draft), `notice`, and `done` (the whole suggestion)."""
+        try:
+            events = copilot.stream_suggest(body.complaint, body.context, client=request.state.client)
+        except ComplaintError as exc:
+            return _error(422, "invalid_complaint", str(exc), request)
+        return _sse(events)
+
+    # ------------------------------------------------------------------ conversations
+
+    def _unknown(exc: Exception, request: Request) -> JSONResponse:
+        return _error(404, "unknown_conversation", str(exc), request)
+
+    @app.post("/v1/conversations", response_model=Conversation, status_code=201, tags=["conversations"])
+    def start_conversation(body: ConversationStart, request: Request):
+        """Start following a conversation. Give your own `id` to address it by the CRM's id."""
+        try:
+            return copilot.start_conversation(body, client=request.state.client)
+        except ConversationExists as exc:
+            return _error(409, "conversation_exists", str(exc), request)
+        except ComplaintError as exc:
+            return _error(422, "invalid_conversation", str(exc), request)
+
+    @app.get("/v1/conversations/{conversation_id}", response_model=Conversation, tags=["conversations"])
+    def get_conversation(conversation_id: str, request: Request):
+        """The turns, each customer turn's reading, the trend with alerts, and the commitments ledger."""
+        try:
+            return copilot.conversation(conversation_id)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+
+    @app.post("/v1/conversations/{conversation_id}/messages", response_model=MessageResponse, tags=["conversations"])
+    def add_message(conversation_id: str, body: MessageIn, request: Request,
+                    suggest: bool = Query(False, description="After a customer turn, also draft the next agent turn.")):
+        """Add a customer or agent turn (with its time). An agent turn's promises go into the ledger."""
+        try:
+            conversation = copilot.add_message(conversation_id, body)
+            suggestion = None
+            if suggest and body.role == "customer":
+                suggestion = copilot.suggest_next(conversation_id, client=request.state.client)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+        except ComplaintError as exc:
+            return _error(422, "invalid_message", str(exc), request)
+        return MessageResponse(conversation=conversation, suggestion=suggestion)
+
+    @app.post("/v1/conversations/{conversation_id}/suggest", response_model=Suggestion, tags=["conversations"])
+    def suggest_next(conversation_id: str, request: Request,
+                     stream: bool = Query(False, description="Answer as server-sent events (see /v1/suggest/stream).")):
+        """Three checked drafts for the agent's next turn, consistent with what was already promised."""
+        try:
+            if stream:
+                return _sse(copilot.stream_next(conversation_id, client=request.state.client))
+            return copilot.suggest_next(conversation_id, client=request.state.client)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+        except ComplaintError as exc:
+            return _error(422, "no_customer_turn", str(exc), request)
+
+    @app.post("/v1/conversations/{conversation_id}/check", response_model=CheckResult, tags=["conversations"])
+    def check_turn(conversation_id: str, body: TurnCheckRequest, request: Request):
+        """Check a text against the rules, the policy and this conversation's ledger."""
+        try:
+            return copilot.check_turn(conversation_id, body.text, body.language)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+        except CheckError as exc:
+            return _error(422, "invalid_text", str(exc), request)
+
+    @app.post("/v1/conversations/{conversation_id}/brief", response_model=Brief, tags=["conversations"])
+    def brief(conversation_id: str, body: BriefRequest, request: Request):
+        """The escalation brief for the supervisor taking over, in their language."""
+        try:
+            return copilot.escalation_brief(conversation_id, body.language)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+        except ComplaintError as exc:
+            return _error(422, "no_customer_turn", str(exc), request)
+
+    @app.post("/v1/rewrite", response_model=RewriteResult, tags=["v1"])
+    def rewrite(body: RewriteRequest, request: Request):
+        """Shorter, warmer, more formal, simpler words, the other script or another language; re-checked."""
+        try:
+            return copilot.rewrite(body)
+        except UnknownConversation as exc:
+            return _unknown(exc, request)
+        except RewriteUnavailable as exc:
+            return _error(422, "rewrite_unavailable", str(exc), request)
+        except CheckError as exc:
+            return _error(422, "invalid_text", str(exc), request)
 
     @app.get("/v1/kb/search", response_model=list[Passage], tags=["v1"])
     def kb_search(

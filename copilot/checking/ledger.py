@@ -36,12 +36,14 @@ _SAME_PROMISE = {"callback": "contact", "update": "contact"}
 # Someone undertakes to do something (checked on the Simplified text for Chinese).
 _PROMISE = {
     "zh": re.compile(
-        r"(我|我们)(这边|这里|会|将|马上|立刻|立即|今天|明天|稍后|一定|先|这就|现在就|再|亲自|负责|答应|已经)"
-        r"|(帮|给|为|替)(您|你)|(会|将)(在|于|尽快|马上|立即)|(您|你)(会|将)(在|于)?[^。！？]{0,12}(收到|拿到|到账|接到)"
-        r"|(会|将)(尽快)?(到账|送达|寄出|退回|补发|安排)|安排|送您|送上"
+        r"(我|我们|他|她|主管|经理|同事|师傅)(这边|这里|会|将|马上|立刻|立即|今天|明天|稍后|一定|先|这就|现在就|再|亲自|负责|答应)"
+        r"|(?<![退送寄交还打])(帮|给|为|替)(您|你)|(会|将)(在|于|尽快|马上|立即)|(您|你)(会|将)(在|于)?[^。！？]{0,12}(收到|拿到|到账|接到)"
+        r"|(会|将)[^。，！？]{0,4}(到账|送达|寄出|退回|退还|补发|安排)|安排|送您|送上"
     ),
     "en": re.compile(
-        r"\b(I|we)('ll| will| am going to|'m going to| are going to|'re going to| shall| have arranged| can offer| would like to offer)\b"
+        r"\b(I|we)('ll| will| am going to|'m going to| are going to|'re going to| shall| have arranged| can offer| would like to offer"
+        r"|'m adding| am adding|'m giving| am giving|'m crediting| am crediting|'m sending| am sending)\b"
+        r"|\b(he|she|they|[Tt]he [a-z]+|[Yy]our [a-z]+|[Aa]n? [a-z]+)\s+(will|'ll)\b"
         r"|\byou('ll| will| should) (get|receive|have|hear|see)\b"
         r"|\b(it|the refund|your refund|the replacement|the money|a technician|an engineer|the credit|your bag|the bag|your parcel)\b[^.!?]{0,30}\bwill\b"
         r"|\blet me\b",
@@ -59,7 +61,7 @@ _CONDITION = {
 }
 _SENIOR = {"zh": re.compile(r"主管|经理|上级|领导"), "en": re.compile(r"\b(supervisor|manager|team lead)\b", re.IGNORECASE)}
 _TRANSFER = {
-    "zh": re.compile(r"(请|让|转给|转接|交给|找|联系)(我的|我们的)?(主管|经理|上级|值班经理)|(主管|经理)(会|将)?(亲自)?(联系|回电|致电|跟您|和您)"),
+    "zh": re.compile(r"(请|让|转给|转接|交给|找|联系)(我的|我们的)?(值班的?)?(主管|经理|上级)(来)?|(主管|经理)(会|将)?(亲自)?(联系|回电|致电|跟您|和您|接手)"),
     "en": re.compile(r"\b(supervisor|manager|team lead)\b", re.IGNORECASE),
 }
 _CLOCK = {

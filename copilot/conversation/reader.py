@@ -3,6 +3,7 @@ signals), each agent turn's promises put in the ledger and its text checked agai
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from copilot.analysis import Analyzer
@@ -34,9 +35,7 @@ class ConversationReader:
             turn = Turn(index=index, role=role, text=text, at=at)  # type: ignore[arg-type]
             if role == "customer":
                 analysis = self.analyzer.analyze(text)
-                anger = analysis.anger
-                if any(s in THREATS for s in analysis.signal_names):
-                    anger = max(anger, 2)  # a customer who threatens to go over our heads is at least angry
+                anger = turn_anger(text, analysis)
                 turn.reading = TurnReading(anger=anger, needs=analysis.need_names, signals=analysis.signal_names)
                 points.append(TrendPoint(turn=index, at=at, anger=anger, needs=analysis.need_names,
                                          signals=analysis.signal_names))
@@ -62,6 +61,21 @@ class ConversationReader:
         if found in ("zh-Hant", "zh-Hans") and script_is_ambiguous(customer_text):
             return self.default_script
         return found
+
+
+_PRESSING = re.compile(r"[?？!！]")
+
+
+def turn_anger(text: str, analysis: Analysis) -> int:
+    """Anger in one turn. The complaint lexicons are calibrated on whole complaints; a single turn is short,
+    so a turn that still presses (asks, exclaims, needs something) counts one level up, and a threat to go
+    over our heads means at least angry."""
+    anger = analysis.anger
+    if anger < 3 and (_PRESSING.search(text) or analysis.signal_names or (anger and analysis.need_names)):
+        anger += 1
+    if any(s in THREATS for s in analysis.signal_names):
+        anger = max(anger, 2)
+    return min(anger, 3)
 
 
 def ledger_of(conversation: Conversation, now: datetime | None = None) -> Ledger:

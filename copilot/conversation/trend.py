@@ -39,10 +39,10 @@ def alerts(points: list[TrendPoint]) -> list[Alert]:
             if signal in THREATS and signal not in seen:
                 out.append(_alert(point.turn, signal))
         seen.update(point.signals)
-        before = points[i - 1].anger if i else 0
-        if point.anger == 3 and before < 3:
+        before = points[i - 1].anger if i else None
+        if point.anger == 3 and (before is None or before < 3):
             out.append(_alert(point.turn, "furious"))
-        elif point.anger >= 2 and point.anger > before:
+        elif before is not None and point.anger >= 2 and point.anger > before:
             out.append(_alert(point.turn, "escalating"))
     return out
 
