@@ -344,6 +344,26 @@ def eval_run(
             raise typer.Exit(1)
 
 
+@evals.command("conversations")
+def eval_conversations(
+    paths: list[Path] = typer.Argument(..., help="Conversation files or folders (see evals/conversations/README.md)."),
+    show_misses: bool = typer.Option(False, "--misses", help="Also list each missed or extra promise."),
+) -> None:
+    """Replay labelled conversations turn by turn and score the reading: promises, due times, anger, signals, trend."""
+    import tempfile
+
+    from copilot.eval.conversations import evaluate_conversations
+    from copilot.service import Copilot
+
+    files = sorted(f for p in paths for f in ([p] if p.is_file() else p.glob("*.json")))
+    if not files:
+        _fail("no conversation files found: give .json files or folders that hold them")
+    with tempfile.TemporaryDirectory() as scratch:  # the replayed conversations are not kept
+        settings = get_settings(conversations_db=Path(scratch) / "conversations.sqlite3", audit_db=Path(scratch) / "audit.sqlite3")
+        scores = evaluate_conversations(Copilot(settings), files)
+    typer.echo(scores.model_dump_json(indent=2, exclude=set() if show_misses else {"misses"}))
+
+
 @evals.command("diff")
 def eval_diff(
     run_a: Path = typer.Argument(..., help="The earlier run folder."),

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.checking.policy_check import _APPROVAL, _CLAUSE_BREAK, _COMPENSATION, _ENTITLEMENT, frame_of
+from copilot.checking.policy_check import _APPROVAL, _COMPENSATION, _ENTITLEMENT, frame_of
 from copilot.text.numbers import cn_to_number, find_amounts, find_durations
 from copilot.text.sentences import sentence_bounds
 
@@ -36,23 +36,25 @@ _SAME_PROMISE = {"callback": "contact", "update": "contact"}
 # Someone undertakes to do something (checked on the Simplified text for Chinese).
 _PROMISE = {
     "zh": re.compile(
-        r"(我|我们|他|她|主管|经理|同事|师傅)(这边|这里|会|将|马上|立刻|立即|今天|明天|稍后|一定|先|这就|现在就|再|亲自|负责|答应)"
-        r"|(?<![退送寄交还打])(帮|给|为|替)(您|你)|(会|将)(在|于|尽快|马上|立即)|(您|你)(会|将)(在|于)?[^。！？]{0,12}(收到|拿到|到账|接到)"
-        r"|(会|将)[^。，！？]{0,4}(到账|送达|寄出|退回|退还|补发|安排)|安排|送您|送上"
+        r"(我|我们|我哋|他|她|佢|主管|经理|同事|师傅)(会|将|马上|立刻|立即|今天|明天|稍后|一定|先|这就|现在就|再|亲自|负责|答应|哋会)"
+        r"|(?<![退送寄交还打])(帮|给|为|替|俾|畀)(您|你)|(?<![不])(会|将)(?!不)|(您|你)[^。！？]{0,12}(收到|拿到|到账|接到)"
+        r"|安排|送您|送上|(会|会喺)"
     ),
     "en": re.compile(
-        r"\b(I|we)('ll| will| am going to|'m going to| are going to|'re going to| shall| have arranged| can offer| would like to offer"
-        r"|'m adding| am adding|'m giving| am giving|'m crediting| am crediting|'m sending| am sending)\b"
-        r"|\b(he|she|they|[Tt]he [a-z]+|[Yy]our [a-z]+|[Aa]n? [a-z]+)\s+(will|'ll)\b"
-        r"|\byou('ll| will| should) (get|receive|have|hear|see)\b"
-        r"|\b(it|the refund|your refund|the replacement|the money|a technician|an engineer|the credit|your bag|the bag|your parcel)\b[^.!?]{0,30}\bwill\b"
-        r"|\blet me\b",
+        r"\bwill\b(?! not)|'ll\b|\b(am|'m|are|'re) going to\b|\bshall\b|\blet me\b"
+        r"|\b(is|are|has been|have been) (booked|confirmed|scheduled|arranged|due|on (its|their) way)\b|\bexpected to\b"
+        r"|\bI(?:'m| am) (adding|giving|crediting|sending|booking|arranging)\b|\bcan offer\b|\bwould like to offer\b",
         re.IGNORECASE,
     ),
 }
+# Compensation already given counts too ("I've added a CNY 20 credit"): the ledger records what was offered.
+_GIVEN = {
+    "zh": re.compile(r"(放|加|充|送|补|存|发)(了|进|入|到)|已经(帮|给|为|替)?(您|你)"),
+    "en": re.compile(r"\bI(?:'ve| have) (applied|added|credited|given|put|sent|issued)\b", re.IGNORECASE),
+}
 # ... unless the clause is a condition, a question or a refusal.
 _NOT_A_PROMISE = {
-    "zh": re.compile(r"如果|假如|要是|万一|不能|无法|没办法|不一定|不确定|吗[？?]?$|[？?]$|之前说|之前答应"),
+    "zh": re.compile(r"如果|假如|要是|万一|不能|无法|没办法|不一定|不确定|吗[？?]?$|[？?]$|之前说|之前答应|没有|没再|已经"),
     "en": re.compile(r"\bif\b|\bunless\b|can't|cannot|won't|not able|unable|\?$|\bpromised\b|\bsaid\b", re.IGNORECASE),
 }
 _CONDITION = {
@@ -130,9 +132,13 @@ def _normalise(text: str, language: str) -> str:
     return text if language == "en" else normalise_for_matching(text)
 
 
+# Clause breaks as in the policy check, except a colon inside a clock time ("19:30").
+_CLAUSE = re.compile(r"[，,；;]|(?<!\d)[：:]|[：:](?!\d)|\band\b|\bbut\b|而且|并且|然后|同时|另外")
+
+
 def _clauses(sentence: str) -> list[tuple[int, int]]:
     bounds, cursor = [], 0
-    for m in _CLAUSE_BREAK.finditer(sentence):
+    for m in _CLAUSE.finditer(sentence):
         if m.start() > cursor:
             bounds.append((cursor, m.start()))
         cursor = m.end()
@@ -141,43 +147,92 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return bounds
 
 
-def clock_due(text: str, language: str, at: datetime) -> datetime | None:
-    """A clock time in the text ("by 5 pm", "下午五點前", "明天上午10點") as a moment after `at`."""
-    key = _key(language)
-    m = _CLOCK[key].search(text)
-    if m is None:
-        return None
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_WEEKDAYS_EN = ["mon", "tues", "wednes", "thurs", "fri", "satur", "sun"]
+_WEEKDAYS_ZH = "一二三四五六日"
+_DATE = {
+    "en": re.compile(
+        r"\b(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b"
+        r"|\b(?P<m2>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?\b"
+        r"|\b(?P<wd>mon|tues|wednes|thurs|fri|satur|sun)day\b",
+        re.IGNORECASE,
+    ),
+    "zh": re.compile(r"(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?[日号號]|(?:周|週|星期|礼拜|禮拜)(?P<wd>[一二三四五六日天])"),
+}
+_PART_END = {"en": [("morning", 12), ("afternoon", 18), ("evening", 21), ("tonight", 21)],
+             "zh": [("上午", 12), ("早上", 12), ("中午", 14), ("下午", 18), ("傍晚", 19), ("晚上", 21)]}
+
+
+def _clock(m: re.Match[str], key: str, part_before: str = "") -> tuple[int, int, str] | None:
+    """(hour, minute, day word) of one clock match."""
     if key == "en":
         if m.group("h") is None:  # noon
-            hour, minute, day = 12, 0, (m.group("day2") or "").lower()
-        else:
-            hour, minute = int(m.group("h")), int(m.group("m") or 0)
-            if m.group("ampm").lower().startswith("p") and hour < 12:
-                hour += 12
-            elif m.group("ampm").lower().startswith("a") and hour == 12:
-                hour = 0
-            day = (m.group("day") or "").lower()
-    else:
-        raw = m.group("h")
-        hour_value = int(raw) if raw.isdigit() else cn_to_number(raw)
-        if hour_value is None:
-            return None
-        hour = int(hour_value)
-        minute_raw = (m.group("m") or "").rstrip("分")
-        minute = 30 if minute_raw == "半" else int(minute_raw) if minute_raw.isdigit() else int(cn_to_number(minute_raw) or 0)
-        part = m.group("part") or ""
-        if (part in ("下午", "傍晚", "晚上") and hour < 12) or (part == "中午" and hour < 11):
-            hour += 12
-        day = {"明天": "tomorrow", "明日": "tomorrow", "后天": "after"}.get(m.group("day") or "", "")
+            return 12, 0, (m.group("day2") or "").lower()
+        hour, minute = int(m.group("h")), int(m.group("m") or 0)
+        ampm = m.group("ampm").lower()
+        hour += 12 if ampm.startswith("p") and hour < 12 else -12 if ampm.startswith("a") and hour == 12 else 0
+        return hour, minute, (m.group("day") or "").lower()
+    raw = m.group("h")
+    value = int(raw) if raw.isdigit() else cn_to_number(raw)
+    if value is None:
+        return None
+    hour = int(value)
+    minute_raw = (m.group("m") or "").rstrip("分")
+    minute = 30 if minute_raw == "半" else int(minute_raw) if minute_raw.isdigit() else int(cn_to_number(minute_raw) or 0)
+    part = m.group("part") or part_before
+    if (part in ("下午", "傍晚", "晚上") and hour < 12) or (part == "中午" and hour < 11):
+        hour += 12
+    return hour, minute, {"明天": "tomorrow", "明日": "tomorrow", "后天": "after"}.get(m.group("day") or "", "")
+
+
+def due_from(text: str, language: str, at: datetime) -> datetime | None:
+    """The moment a promise names, after `at`: a date ("Thursday 26 November", "12月4日", "週五"), a clock time
+    ("by 5 pm", "下午五點前"; of a window, its end: "between 8 am and 1 pm"), or a part of the day."""
+    key = _key(language)
+    clocks = list(_CLOCK[key].finditer(text))
+    date_match = _DATE[key].search(text)
+    clock = None
+    if clocks:
+        first_part = clocks[0].group("part") if key == "zh" else ""
+        clock = _clock(clocks[-1], key, first_part or "")
+    if clock is None and date_match is None:
+        return None
+    hour, minute, day = clock if clock else (18, 0, "")
+    if clock is None:
+        hour = next((h for word, h in _PART_END[key] if word in text.lower()), 18)
     if hour > 23 or minute > 59:
         return None
-    if not day and _TOMORROW[key].search(text):
+    base = at
+    if date_match is not None:
+        base = _date(date_match, key, at)
+        if base is None:
+            return None
+        day = ""
+    elif not day and _TOMORROW[key].search(text):
         day = "tomorrow"
-    due = at.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    due = base.replace(hour=hour, minute=minute, second=0, microsecond=0)
     due += timedelta(days={"tomorrow": 1, "after": 2}.get(day, 0))
-    if due <= at and not day:
+    if due <= at and not day and date_match is None:
         due += timedelta(days=1)  # "by 10 am" said in the afternoon means tomorrow
     return due
+
+
+def _date(m: re.Match[str], key: str, at: datetime) -> datetime | None:
+    weekday = m.group("wd")
+    if weekday:
+        target = (_WEEKDAYS_EN.index(weekday.lower()) if key == "en" else _WEEKDAYS_ZH.index(weekday.replace("天", "日")))
+        ahead = (target - at.weekday()) % 7 or 7
+        return at + timedelta(days=ahead)
+    if key == "en":
+        month = _MONTHS.index((m.group("m1") or m.group("m2")).lower()[:3]) + 1
+        day = int(m.group("d1") or m.group("d2"))
+    else:
+        month, day = int(m.group("m")), int(m.group("d"))
+    try:
+        found = at.replace(month=month, day=day)
+    except ValueError:
+        return None
+    return found if found.date() >= at.date() else found.replace(year=at.year + 1)
 
 
 def extract_commitments(text: str, language: str, at: datetime | None = None, turn: int | None = None) -> list[Commitment]:
@@ -187,27 +242,48 @@ def extract_commitments(text: str, language: str, at: datetime | None = None, tu
     found: list[Commitment] = []
     for s_start, s_end in sentence_bounds(norm):
         sentence = norm[s_start:s_end]
-        pending_time: tuple[int, int] | None = None  # a time said in a clause before the promise it belongs to
+        clauses = []
         for c_start, c_end in _clauses(sentence):
-            clause, previous = sentence[c_start:c_end], sentence[max(0, c_start - 40) : c_start]
-            if _CONDITION[key].search(previous.split("。")[-1]):
+            clause = sentence[c_start:c_end]
+            if _CONDITION[key].search(sentence[max(0, c_start - 40) : c_start]):
+                break  # what follows "if ..." in this sentence is conditional
+            clauses.append((c_start, c_end, clause, _kind_of(clause, key, language),
+                            bool(find_durations(clause, language) or _CLOCK[key].search(clause) or _DATE[key].search(clause))))
+        promising = False  # Chinese drops the subject after the first clause: "我會查清楚，2天內告訴您"
+        for i, (c_start, c_end, clause, kind, timed) in enumerate(clauses):
+            if kind == "compensation" and _GIVEN[key].search(clause):
+                promising = True
+            elif _NOT_A_PROMISE[key].search(clause.strip()):
+                promising = False
                 continue
-            durations = find_durations(clause, language)
-            clock = _CLOCK[key].search(clause)
-            timed = bool(durations or clock)
-            kind = _kind_of(clause, key, language)
-            if kind is None or not _PROMISE[key].search(clause) or _NOT_A_PROMISE[key].search(clause.strip()):
-                if timed and kind is None:
-                    pending_time = (c_start, c_end)
+            else:
+                promising = bool(_PROMISE[key].search(clause)) or (promising and key == "zh")
+            if kind is None or not promising:
                 continue
-            time_source = clause
-            start, end = s_start + c_start, s_start + c_end
-            if not timed and pending_time is not None:
-                time_source = sentence[pending_time[0] : pending_time[1]]
-                start = s_start + pending_time[0]
-            pending_time = None
-            found.append(_commitment(kind, text, norm, start, end, time_source, language, at, turn))
+            time_source, start = clause, s_start + c_start
+            if not timed:
+                before = clauses[i - 1] if i else None
+                after = clauses[i + 1] if i + 1 < len(clauses) else None
+                if before and before[4] and before[3] is None and _opens_with_time(before[2], key, language):
+                    time_source, start = before[2], s_start + before[0]  # "今天下午五點前，我會回電給您"
+                elif after and after[4] and after[3] is None:
+                    time_source = after[2]  # "I'll look into it, within 2 days"
+            promise = _commitment(kind, text, norm, start, s_start + c_end, time_source, language, at, turn)
+            previous = found[-1] if found and found[-1].start >= s_start else None
+            if previous is not None and _SAME_PROMISE.get(previous.kind, previous.kind) == _SAME_PROMISE.get(kind, kind):
+                # one promise said in two clauses ("I'll call you by 5, and tell you everything")
+                if previous.due is None and promise.due is not None:
+                    found[-1] = promise
+                continue
+            found.append(promise)
     return found
+
+
+def _opens_with_time(clause: str, key: str, language: str) -> bool:
+    """A clause that is only a time said ahead of its promise: "今天下午五點前，我會回電給您"."""
+    stripped = clause.strip()
+    first = [d.start for d in find_durations(stripped, language)] + [m.start() for m in _CLOCK[key].finditer(stripped)]
+    return bool(first) and min(first) <= 3 and len(stripped) <= 16
 
 
 def _kind_of(clause: str, key: str, language: str) -> CommitmentKind | None:
@@ -225,12 +301,12 @@ def _commitment(
 ) -> Commitment:
     key = _key(language)
     hours = due = deadline_text = amount = None
-    clock = _CLOCK[key].search(time_source)
+    named = [m.span() for m in _CLOCK[key].finditer(time_source)] + [m.span() for m in _DATE[key].finditer(time_source)]
     durations = find_durations(time_source, language)
-    if clock is not None:
-        deadline_text = _original(text, norm, time_source, clock.start(), clock.end())
+    if named:
+        deadline_text = _original(text, norm, time_source, min(s for s, _ in named), max(e for _, e in named))
         if at is not None:
-            due = clock_due(time_source, language, at)
+            due = due_from(time_source, language, at)
             hours = round((due - at).total_seconds() / 3600, 1) if due else None
     elif durations and not durations[-1].immediate:  # "我現在就幫您查" starts the work; it sets no deadline
         d = durations[-1]
@@ -302,7 +378,7 @@ def matches_ledger(ledger: Ledger | None, text: str, language: str, start: int, 
     now = ledger.now or datetime.now().astimezone()
     norm = _normalise(text, language)
     sentence = next((norm[s:e] for s, e in sentence_bounds(norm) if s <= start < e), norm)
-    due = clock_due(sentence, language, now) if _CLOCK[_key(language)].search(sentence) else None
+    due = due_from(sentence, language, now)
     if due is None:
         durations = find_durations(norm[start:end], language)
         due = now + timedelta(hours=durations[0].hours) if durations else None

@@ -34,12 +34,12 @@ _APPROVAL = {
 }
 # Which time frame a promise is about, by the words in its sentence (first match wins).
 _FRAME_WORDS: list[tuple[str, dict[str, str]]] = [
-    ("refund", {"zh": r"退款|退钱|退费|退回|到账|返还|退还|退到|退给|退至", "en": r"refund|money back|reimburs|credited back|back in(to)? your (account|card)|back on your card|back to your card"}),
-    ("rebooking", {"zh": r"改签|重新预订|重新订|换到|安排(其他|下一)班|改到", "en": r"rebook|re-book|new flight|another flight|alternative (flight|room|hotel)"}),
+    ("refund", {"zh": r"退款|退钱|退费|退回|到账|返还|退还|退到|退给|退至|退返|移除", "en": r"refund|money back|reimburs|credited back|back in(to)? your (account|card)|back on your card|back to your card"}),
+    ("rebooking", {"zh": r"改签|重新预订|重新订|换到|安排(其他|下一)班|改到|安排(好)?[^。，]{0,6}(房|酒店|航班)", "en": r"rebook|re-book|new flight|another flight|alternative (flight|room|hotel)"}),
     ("pickup", {"zh": r"取件|上门取|取回|收回", "en": r"collect|pick[- ]?up"}),
     ("technician_visit", {"zh": r"上门|师傅|技术人员|工程师|维修人员|装机", "en": r"technician|engineer|visit|on[- ]site"}),
     ("replacement", {"zh": r"补发|换货|寄出|发货|寄给您|新的|重新寄|补寄|新卡", "en": r"replacement|new card|send (you )?(a )?new|reship|dispatch|ship"}),
-    ("callback", {"zh": r"回电|回复您|回覆|联系您|打给您|致电|答复|回您电话|告诉您|通知您|跟您说|给您打电话|打电话给您|给您回电话|发短信|传简讯|发简讯|短信通知|发信息给您|发消息给您|发邮件给您|邮件", "en": r"call you|get back to you|contact you|reply|ring you|phone you|text you|email you|message you|send you (an? )?(update|email|text|message)"}),
+    ("callback", {"zh": r"回电|回复您|回覆|联系您|打给您|致电|答复|回您电话|告诉您|通知您|跟您说|给您打电话|打电话给您|给您回电话|覆你|复你|覆您|打返|打俾|打畀|发短信|传简讯|发简讯|短信通知|发信息给您|发消息给您|发邮件给您|邮件", "en": r"call you|get back to you|contact you|reply|ring you|phone you|text you|email you|message you|send you (an? )?(update|email|text|message)"}),
     ("investigation", {"zh": r"调查|核查|查明|查清|核实|追查", "en": r"investigat|look into|check (it|this|what)|find out|trace"}),
     ("first_update", {"zh": r"更新|进度|进展", "en": r"update|progress"}),
     ("resolution", {"zh": r"解决|修好|修复|恢复|处理好|搞定|解除|解封|完成|处理完|办好", "en": r"fix|resolv|restor|sort(ed)? (it|this|out)|unblock|solved|complete"}),

@@ -16,17 +16,23 @@ _ALERT_TEXT = {
 
 
 def direction(points: list[TrendPoint]) -> Direction:
-    """Escalating when the last turn is angrier than the one before or brings a new threat; calming when it
-    is calmer than the recent peak; steady otherwise."""
+    """Escalating when the latest turn brings a new threat or climbs to angry, or when the last three turns
+    run hotter than the peak before them; calming when they run at least one level below that peak."""
     if len(points) < 2:
         return "steady"
     last, previous = points[-1], points[-2]
     seen = {s for p in points[:-1] for s in p.signals}
-    if last.anger > previous.anger or any(s in THREATS and s not in seen for s in last.signals):
+    if any(s in THREATS and s not in seen for s in last.signals) or (last.anger > previous.anger and last.anger >= 2):
         return "escalating"
-    recent_peak = max(p.anger for p in points[-4:-1])
-    if last.anger < recent_peak:
+    recent, earlier = points[-3:], points[:-3]
+    mean = sum(p.anger for p in recent) / len(recent)
+    peak = max(p.anger for p in earlier) if earlier else max(p.anger for p in points[:-1])
+    if not earlier:
+        mean = last.anger
+    if mean <= peak - 1:
         return "calming"
+    if mean > peak:
+        return "escalating"
     return "steady"
 
 
