@@ -608,9 +608,16 @@ class Copilot:
                 out, engine_name = restore(llm_rewrite_control(self.llm, masked, request.control, lang, target), mapping), "llm"
             except LLMError as exc:
                 self.metrics["llm_fallbacks"] += 1
-                notices.append(f"the LLM was not usable ({exc.reason}): the composer rewrote it")
+                notices.append(f"the LLM was not usable ({exc.reason})")
         if out is None:
-            out, more = self.rewriter.apply(text, request.control, lang, target)
+            from copilot.drafting.rewrite import RewriteUnavailable
+
+            try:
+                out, more = self.rewriter.apply(text, request.control, lang, target)
+            except RewriteUnavailable as exc:
+                if notices:  # the LLM was configured but failed: say so rather than "configure an LLM"
+                    raise RewriteUnavailable(f"{notices[0]}, and the composer cannot do it: try again in a moment") from exc
+                raise
             notices += more
         args = {"complaint": complaint, "level": level, "policy": policy, "ledger": ledger}
         check = self.check(out, target, **args)

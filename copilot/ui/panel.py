@@ -3,22 +3,35 @@ a checker for the agent's own text, guidance search and analytics. A thin layer 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from html import escape
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 
 from copilot.audit import Feedback
 from copilot.checking import CheckError
+from copilot.conversation import Conversation
 from copilot.drafting import DRAFT_KINDS, SuggestContext
+from copilot.drafting.rewrite import CONTROLS, RewriteRequest, RewriteUnavailable
 from copilot.retrieval import IndexMissing, QueryError, StoreUnavailable
-from copilot.service import ComplaintError, Copilot, UnknownSuggestion
+from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
+from copilot.ui.sparkline import sparkline
 
 LABELS: dict[str, dict[str, str]] = yaml.safe_load((Path(__file__).parent / "labels.yaml").read_text(encoding="utf-8"))
 UI_LANGUAGES = {"繁體中文": "zh-Hant", "简体中文": "zh-Hans", "English": "en"}
 REASONS = ["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
 CSS = ".gradio-container {max-width: 440px !important; margin: 0 !important;}"
+LANGUAGE_NAMES = {"zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
+POLL_SECONDS = 1.5  # how often a followed conversation is re-read
+TRANSCRIPT_TURNS = 12  # turns shown in the transcript (the newest, last)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_MD_LINE_START = re.compile(r"(?m)^(\s*)(?:([-+=])|(\d+)([.)]))")
 
 
 def highlight(text: str, result) -> list[tuple[str, str | None]]:
@@ -40,6 +53,93 @@ def findings(result) -> str:
     lines = [f"**{result.verdict}**"]
     lines += [f"- **{v.name}** “{v.text}”: {v.suggestion}" for v in result.violations]
     return "\n".join(lines)
+
+
+def md_text(text: str) -> str:
+    """Someone else's words shown literally in Markdown (no emphasis, links, HTML, headings or lists)."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"), text)
+
+
+def labels_for(choice: str) -> dict[str, str]:
+    return LABELS[UI_LANGUAGES.get(choice, "zh-Hant")]
+
+
+# ---------------------------------------------------------------- the Conversation tab's views
+
+
+def render_transcript(conversation: Conversation, labels: dict[str, str]) -> str:
+    if not conversation.turns:
+        return labels["no_turns"]
+    shown = conversation.turns[-TRANSCRIPT_TURNS:]
+    lines = []
+    if len(conversation.turns) > len(shown):
+        lines.append(f"*… {labels['earlier_turns'].format(n=len(conversation.turns) - len(shown))}*")
+    for turn in shown:
+        who = labels["customer"] if turn.role == "customer" else labels["agent"]
+        meta = [f"{turn.at:%H:%M}"]
+        if turn.reading is not None:
+            meta.append(f"{labels['anger']} {turn.reading.anger}/3")
+        if turn.check is not None and turn.check.violations:
+            meta.append(f"⚠ {labels['flagged_turn']}: " + ", ".join(md_text(v.name) for v in turn.check.violations))
+        icon = "🗣" if turn.role == "customer" else "🎧"
+        lines.append(f"{icon} **{turn.index + 1} · {who}** · " + " · ".join(meta) + f"\n{md_text(turn.text)}")
+    return "\n\n".join(lines)
+
+
+def render_trend(conversation: Conversation, labels: dict[str, str]) -> str:
+    points = conversation.trend.points
+    if not points:
+        return ""
+    values = [p.anger for p in points]
+    tips = [f"{labels['turn_n'].format(n=p.turn + 1)}: {labels['anger']} {p.anger}/3" for p in points]
+    direction = conversation.trend.direction
+    colour = {"escalating": "#dc2626", "calming": "#16a34a"}.get(direction, "inherit")
+    word = labels[f"direction_{direction}"]
+    return (f'<div class="trend"><div style="font-weight:600">{escape(labels["trend"])}: '
+            f'<span class="direction" style="color:{colour}">{escape(word)}</span></div>'
+            f'{sparkline(values, tips)}'
+            f'<div class="anger-values">{escape(labels["anger"])} {" → ".join(str(v) for v in values)}</div></div>')
+
+
+def render_alerts(conversation: Conversation, labels: dict[str, str]) -> str:
+    alerts = conversation.trend.alerts
+    if not alerts:
+        return ""
+    rows = "".join(
+        f'<div class="alert">⚠ {escape(labels["turn_n"].format(n=a.turn + 1))}: '
+        f'{escape(labels.get(f"alert_{a.kind}", a.message))}</div>'
+        for a in reversed(alerts)  # the newest first
+    )
+    return ('<div class="alerts" style="border:2px solid #dc2626;background:#fef2f2;color:#991b1b;'
+            f'padding:6px 10px;border-radius:6px;font-weight:600">{rows}</div>')
+
+
+def render_ledger(conversation: Conversation, labels: dict[str, str]) -> str:
+    if not conversation.commitments:
+        return labels["nothing_promised"]
+    lines = []
+    for c in conversation.commitments:
+        parts = [labels["turn_n"].format(n=c.turn + 1) if c.turn is not None else "", labels.get(f"commit_{c.kind}", c.kind)]
+        if c.deadline_text or c.due:
+            due = md_text(c.deadline_text or "") + (f" ({c.due:%m-%d %H:%M})" if c.due else "")
+            parts.append(f"{labels['due']} {due.strip()}")
+        if c.amount is not None:
+            parts.append(f"{labels['amount']} {c.amount:g}")
+        parts.append(f"“{md_text(c.text.strip())}”")
+        lines.append("- " + " · ".join(p for p in parts if p))
+    return "\n".join(lines)
+
+
+def render_brief(brief, labels: dict[str, str]) -> str:
+    lines = [f"### {md_text(brief.title)}"]
+    lines += [f"**{md_text(s.title)}**: {md_text(s.text)}" for s in brief.sections]
+    if brief.citations:
+        lines.append(f"**{labels['sources']}**\n" + "\n".join(
+            f"- {md_text(c.get('title', ''))}" + (f" / {md_text(c['section'])}" if c.get("section") else "")
+            + f" `[{c.get('doc_id', '')}]`" for c in brief.citations))
+    lines += [f"*{md_text(n)}*" for n in brief.notices]
+    return "\n\n".join(lines)
 
 
 def build_panel(copilot: Copilot) -> gr.Blocks:
@@ -111,87 +211,290 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
                                   ("rates", ["measure", "rate"]), ("categories", ["category", "suggestions"]))]
         return tuple(frames)
 
+    # ------------------------------------------------------------ the Conversation tab
+
+    def conversation_views(cid: str, seen: int, drafted: str, labels: dict[str, str]):
+        """(seen, drafted, transcript, trend, alerts, ledger, keep_polling) for the followed conversation.
+
+        The views are skipped when the turn count is still `seen`; `drafted` becomes "<id>:<turn index>"
+        when the newest turn is the customer's, which starts the streamed drafts for it."""
+        try:
+            conversation = copilot.conversation(cid)
+        except UnknownConversation as exc:
+            return -1, drafted, f"**⚠ {md_text(str(exc))}**", "", "", "", False
+        if len(conversation.turns) == seen:
+            return seen, drafted, gr.skip(), gr.skip(), gr.skip(), gr.skip(), True
+        newest = conversation.turns[-1] if conversation.turns else None
+        if newest is not None and newest.role == "customer":
+            drafted = f"{cid}:{newest.index}"
+        return (len(conversation.turns), drafted, render_transcript(conversation, labels), render_trend(conversation, labels),
+                render_alerts(conversation, labels), render_ledger(conversation, labels), True)
+
+    def follow(cid_text: str, following: str, drafted: str, ui: str):
+        labels = labels_for(ui)
+        cid = (cid_text or "").strip()
+        # another conversation: the drafts on screen are not for it
+        cleared = [""] * len(DRAFT_KINDS) + [[]] * len(DRAFT_KINDS) + [""] if cid != following else [gr.skip()] * (2 * len(DRAFT_KINDS) + 1)
+        if not cid:
+            return ("", -1, "", labels["follow_first"], "", "", "", gr.Timer(active=False), *cleared)
+        try:
+            seen, drafted, *views, polling = conversation_views(cid, -1, drafted if cid == following else "", labels)
+        except Exception as exc:  # the store cannot be read: say so rather than fail the page
+            return ("", -1, drafted, f"**⚠ {md_text(str(exc))}**", "", "", "", gr.Timer(active=False), *cleared)
+        return (cid if polling else "", seen, drafted, *views, gr.Timer(active=polling), *cleared)
+
+    def tick(cid: str, seen: int, drafted: str, ui: str):
+        if not cid:
+            return (seen, drafted, *[gr.skip()] * 4, gr.Timer(active=False))
+        try:
+            seen, drafted, *views, polling = conversation_views(cid, seen, drafted, labels_for(ui))
+        except Exception as exc:  # a timer must not raise every tick; show it and keep trying
+            return (seen, drafted, f"**⚠ {md_text(str(exc))}**", gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        return (seen, drafted, *views, gr.skip() if polling else gr.Timer(active=False))
+
+    def stream_drafts(cid: str, key: str, ui: str):
+        """A generator: the three drafts for the newest customer turn as they are written, with the
+        checker's findings on each finished sentence, then the finished drafts."""
+        n_out = 2 * len(DRAFT_KINDS) + 1
+        owner, _, index = (key or "").rpartition(":")
+        if not cid or owner != cid:
+            yield tuple([gr.skip()] * n_out)
+            return
+        labels = labels_for(ui)
+        turn = labels["turn_n"].format(n=int(index) + 1)
+        texts = dict.fromkeys(DRAFT_KINDS, "")
+        found: dict[str, list] = {k: [] for k in DRAFT_KINDS}
+        engines: dict[str, str] = {}
+        notices: list[str] = []
+
+        def now(status: str):
+            marks = [highlight(texts[k], SimpleNamespace(violations=found[k])) for k in DRAFT_KINDS]
+            return (*texts.values(), *marks, status)
+
+        status = f"✍ {labels['writing']} ({turn})"
+        yield now(status)
+        try:
+            for event in copilot.stream_next(cid):
+                kind = event.kind
+                if event.type == "delta" and kind:
+                    texts[kind] = event.text or ""
+                elif event.type == "check" and kind:
+                    found[kind] = event.violations
+                elif event.type == "draft" and event.draft is not None:
+                    draft = event.draft
+                    texts[draft.kind], found[draft.kind] = draft.text, draft.check.violations
+                    engines[draft.kind] = draft.engine + (f", fixed by {draft.fixed_by}" if draft.fixed_by != "none" else "")
+                elif event.type == "notice" and event.message:
+                    notices.append(event.message)
+                    continue
+                elif event.type == "done":
+                    done = f"✓ {labels['drafts_for'].format(n=int(index) + 1)} · " + ", ".join(sorted(set(engines.values())))
+                    status = done + "".join(f"\n\n*{md_text(n)}*" for n in notices)
+                else:
+                    continue
+                yield now(status)
+        except (UnknownConversation, ComplaintError, CheckError, IndexMissing, StoreUnavailable) as exc:
+            yield now(f"**⚠ {labels['cannot_draft']}:** {md_text(str(exc))}")
+
+    def check_turn(cid: str, text: str, ui: str):
+        labels = labels_for(ui)
+        if not cid:
+            return [], labels["follow_first"]
+        if not text or not text.strip():
+            return [], labels["no_text"]
+        try:
+            result = copilot.check_turn(cid, text)
+        except (UnknownConversation, CheckError, ComplaintError) as exc:
+            return [], f"**{labels['cannot_check']}:** {md_text(str(exc))}"
+        return highlight(text, result), findings(result)
+
+    def recheck_draft(cid: str, text: str):
+        """A conversation draft the agent edits is re-checked against the conversation (rules and ledger)."""
+        if not cid or not text or not text.strip():
+            return []
+        try:
+            return highlight(text, copilot.check_turn(cid, text))
+        except (UnknownConversation, CheckError, ComplaintError):
+            return []
+
+    def rewrite(cid: str, source: str, control: str, target: str, agent_text: str, *rest):
+        *drafts, ui = rest
+        labels = labels_for(ui)
+        text = {"agent": agent_text, **dict(zip(DRAFT_KINDS, drafts, strict=True))}.get(source) or ""
+        if not text.strip():
+            return "", [], labels["no_text"]
+        try:
+            result = copilot.rewrite(RewriteRequest(text=text, control=control, target=target or None,  # type: ignore[arg-type]
+                                                    conversation_id=cid or None))
+        except RewriteUnavailable as exc:
+            return "", [], f"⚠ **{labels['cannot_rewrite']}:** {md_text(str(exc))}"
+        except (CheckError, UnknownConversation, ComplaintError, ValidationError) as exc:
+            return "", [], f"**{labels['cannot_rewrite']}:** {md_text(str(exc))}"
+        engine = result.engine + (f", fixed by {result.fixed_by}" if result.fixed_by != "none" else "")
+        notes = f"{findings(result.check)}\n\n`{result.language}` · {engine}" + "".join(f"\n\n*{md_text(n)}*" for n in result.notices)
+        return result.text, highlight(result.text, result.check), notes
+
+    def brief(cid: str, language: str, ui: str):
+        labels = labels_for(ui)
+        if not cid:
+            return labels["follow_first"]
+        try:
+            found_brief = copilot.escalation_brief(cid, language or None)
+        except (UnknownConversation, ComplaintError, QueryError, IndexMissing, StoreUnavailable) as exc:
+            return f"**{labels['cannot_brief']}:** {md_text(str(exc))}"
+        return render_brief(found_brief, labels)
+
     policies = [""] + [c.key for c in copilot.policies.categories()]
+    L = LABELS["zh-Hant"]
+    relabels: list[tuple[gr.blocks.Block, Callable[[dict[str, str]], object]]] = []
+
+    def labelled(component, key: str, attr: str = "label"):
+        """Register a component whose `attr` is the label `key`, so it follows the interface language."""
+        relabels.append((component, lambda labels: gr.update(**{attr: labels[key]})))
+        return component
+
+    def source_choices(labels):
+        return [(labels["source_agent"], "agent")] + [(labels[k], k) for k in DRAFT_KINDS]
+
+    def control_choices(labels):
+        return [(labels[f"ctl_{c}"], c) for c in CONTROLS]
+
+    def target_choices(labels):
+        return [(labels["target_auto"], "")] + [(name, code) for code, name in LANGUAGE_NAMES.items()]
+
     with gr.Blocks(title="complaint-copilot") as panel:
-        ui_language = gr.Radio(list(UI_LANGUAGES), value="繁體中文", label=LABELS["zh-Hant"]["ui_language"], elem_id="ui-language")
-        title = gr.Markdown(f"### {LABELS['zh-Hant']['title']}")
+        ui_language = labelled(gr.Radio(list(UI_LANGUAGES), value="繁體中文", label=L["ui_language"], elem_id="ui-language"),
+                               "ui_language")
+        title = gr.Markdown(f"### {L['title']}")
+        relabels.append((title, lambda labels: f"### {labels['title']}"))
         suggestion_id = gr.State("")
-        with gr.Tab(LABELS["zh-Hant"]["tab_suggest"], elem_id="tab-suggest") as tab_suggest:
-            complaint = gr.Textbox(label=LABELS["zh-Hant"]["complaint"], lines=4, elem_id="complaint")
-            level = gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=LABELS["zh-Hant"]["level"])
-            draft_button = gr.Button(LABELS["zh-Hant"]["draft"], variant="primary", elem_id="draft")
-            analysis = gr.Markdown(elem_id="analysis")
-            boxes, marks, engines, feedback_parts = [], [], [], []
-            for kind in DRAFT_KINDS:
-                box = gr.Textbox(label=LABELS["zh-Hant"][kind], lines=5, elem_id=f"draft-{kind}", buttons=["copy"])
-                mark = gr.HighlightedText(label=LABELS["zh-Hant"]["violations"], elem_id=f"marks-{kind}", combine_adjacent=False)
-                engine = gr.Markdown(elem_id=f"engine-{kind}")
-                found = gr.Markdown(elem_id=f"findings-{kind}")
+        following = gr.State("")  # the conversation followed
+        seen = gr.State(-1)  # its turn count when last shown
+        drafted = gr.State("")  # "<id>:<turn index>" of the customer turn the drafts are for
+        timer = gr.Timer(POLL_SECONDS, active=False)
+        with gr.Tabs(selected="suggest") as tabs:
+            with labelled(gr.Tab(L["tab_conversation"], id="conversation", elem_id="tab-conversation"), "tab_conversation"):
+                with gr.Row(equal_height=True):
+                    conv_id = labelled(gr.Textbox(label=L["conversation_id"], elem_id="conversation-id", scale=3), "conversation_id")
+                    follow_button = labelled(gr.Button(L["follow"], variant="primary", elem_id="follow", scale=1, min_width=90),
+                                             "follow", "value")
+                alerts = gr.HTML(elem_id="alerts")
+                trend = gr.HTML(elem_id="trend")
+                transcript = labelled(gr.Markdown(label=L["transcript"], show_label=True, container=True, line_breaks=True,
+                                                  elem_id="transcript"), "transcript")
+                ledger = labelled(gr.Markdown(label=L["ledger"], show_label=True, container=True, elem_id="ledger"), "ledger")
+                conv_status = gr.Markdown(elem_id="conv-status")
+                conv_boxes, conv_marks = [], []
+                for kind in DRAFT_KINDS:
+                    box = labelled(gr.Textbox(label=L[kind], lines=4, elem_id=f"conv-draft-{kind}", buttons=["copy"]), kind)
+                    mark = labelled(gr.HighlightedText(label=L["violations"], elem_id=f"conv-marks-{kind}", combine_adjacent=False),
+                                    "violations")
+                    box.input(recheck_draft, [following, box], [mark], show_progress="hidden")
+                    conv_boxes.append(box)
+                    conv_marks.append(mark)
+                agent_text = labelled(gr.Textbox(label=L["agent_text"], lines=3, elem_id="agent-text"), "agent_text")
+                check_turn_button = labelled(gr.Button(L["check_turn"], elem_id="check-turn"), "check_turn", "value")
+                turn_marks = labelled(gr.HighlightedText(label=L["violations"], elem_id="turn-marks", combine_adjacent=False),
+                                      "violations")
+                turn_findings = gr.Markdown(elem_id="turn-findings")
+                rewrite_source = gr.Dropdown(source_choices(L), value="agent", label=L["rewrite_source"], elem_id="rewrite-source")
+                rewrite_control = gr.Radio(control_choices(L), value="shorter", label=L["rewrite_control"], elem_id="rewrite-control")
+                rewrite_target = gr.Dropdown(target_choices(L), value="", label=L["rewrite_target"], elem_id="rewrite-target")
+                relabels += [
+                    (rewrite_source, lambda labels: gr.update(choices=source_choices(labels), label=labels["rewrite_source"])),
+                    (rewrite_control, lambda labels: gr.update(choices=control_choices(labels), label=labels["rewrite_control"])),
+                    (rewrite_target, lambda labels: gr.update(choices=target_choices(labels), label=labels["rewrite_target"])),
+                ]
+                rewrite_button = labelled(gr.Button(L["rewrite_button"], elem_id="rewrite"), "rewrite_button", "value")
+                rewritten = labelled(gr.Textbox(label=L["rewritten"], lines=4, elem_id="rewritten", buttons=["copy"]), "rewritten")
+                rewritten_marks = labelled(gr.HighlightedText(label=L["violations"], elem_id="rewritten-marks", combine_adjacent=False),
+                                           "violations")
+                rewrite_notes = gr.Markdown(elem_id="rewrite-notes")
+                with gr.Row(equal_height=True):
+                    brief_language = gr.Dropdown([(name, code) for code, name in LANGUAGE_NAMES.items()], value="zh-Hant",
+                                                 label=L["brief_language"], elem_id="brief-language", scale=2)
+                    relabels.append((brief_language, lambda labels: gr.update(label=labels["brief_language"],
+                                                                              value=labels["_code"])))
+                    brief_button = labelled(gr.Button(L["brief_button"], elem_id="brief-button", scale=2), "brief_button", "value")
+                brief_box = gr.Markdown(elem_id="brief")
+
+                follow_outputs = [following, seen, drafted, transcript, trend, alerts, ledger, timer, *conv_boxes, *conv_marks,
+                                  conv_status]
+                follow_button.click(follow, [conv_id, following, drafted, ui_language], follow_outputs)
+                conv_id.submit(follow, [conv_id, following, drafted, ui_language], follow_outputs)
+                timer.tick(tick, [following, seen, drafted, ui_language], [seen, drafted, transcript, trend, alerts, ledger, timer])
+                drafted.change(stream_drafts, [following, drafted, ui_language], [*conv_boxes, *conv_marks, conv_status],
+                               show_progress="hidden")
+                check_turn_button.click(check_turn, [following, agent_text, ui_language], [turn_marks, turn_findings])
+                rewrite_button.click(rewrite, [following, rewrite_source, rewrite_control, rewrite_target, agent_text, *conv_boxes,
+                                               ui_language], [rewritten, rewritten_marks, rewrite_notes])
+                brief_button.click(brief, [following, brief_language, ui_language], [brief_box])
+            with labelled(gr.Tab(L["tab_suggest"], id="suggest", elem_id="tab-suggest"), "tab_suggest"):
+                complaint = labelled(gr.Textbox(label=L["complaint"], lines=4, elem_id="complaint"), "complaint")
+                level = labelled(gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"]), "level")
+                draft_button = labelled(gr.Button(L["draft"], variant="primary", elem_id="draft"), "draft", "value")
+                analysis = gr.Markdown(elem_id="analysis")
+                boxes, marks, engines = [], [], []
+                for kind in DRAFT_KINDS:
+                    box = labelled(gr.Textbox(label=L[kind], lines=5, elem_id=f"draft-{kind}", buttons=["copy"]), kind)
+                    mark = labelled(gr.HighlightedText(label=L["violations"], elem_id=f"marks-{kind}", combine_adjacent=False),
+                                    "violations")
+                    engine = gr.Markdown(elem_id=f"engine-{kind}")
+                    found = gr.Markdown(elem_id=f"findings-{kind}")
+                    with gr.Row():
+                        useful = labelled(gr.Radio(["yes", "no"], label=L["useful"], elem_id=f"useful-{kind}"), "useful")
+                        reason = labelled(gr.Dropdown(["", *REASONS], value="", label=L["reason"], elem_id=f"reason-{kind}"), "reason")
+                    send = labelled(gr.Button(L["send_feedback"], size="sm", elem_id=f"send-{kind}"), "send_feedback", "value")
+                    status = gr.Markdown(elem_id=f"status-{kind}")
+                    box.change(recheck, [box, level], [mark, found])
+                    send.click(lambda sid, u, r, t, k=kind: send_feedback(sid, k, u, r, t), [suggestion_id, useful, reason, box], [status])
+                    boxes.append(box)
+                    marks.append(mark)
+                    engines.append(engine)
+                with labelled(gr.Accordion(L["guidance"], open=False), "guidance"):
+                    guidance = gr.Markdown(elem_id="guidance")
+                draft_button.click(suggest, [complaint, level], [analysis, suggestion_id, *boxes, *marks, *engines, guidance])
+            with labelled(gr.Tab(L["tab_check"], id="check", elem_id="tab-check"), "tab_check"):
+                text = labelled(gr.Textbox(label=L["reply"], lines=5, elem_id="reply"), "reply")
                 with gr.Row():
-                    useful = gr.Radio(["yes", "no"], label=LABELS["zh-Hant"]["useful"], elem_id=f"useful-{kind}")
-                    reason = gr.Dropdown(["", *REASONS], value="", label=LABELS["zh-Hant"]["reason"], elem_id=f"reason-{kind}")
-                send = gr.Button(LABELS["zh-Hant"]["send_feedback"], size="sm", elem_id=f"send-{kind}")
-                status = gr.Markdown(elem_id=f"status-{kind}")
-                box.change(recheck, [box, level], [mark, found])
-                send.click(lambda sid, u, r, t, k=kind: send_feedback(sid, k, u, r, t), [suggestion_id, useful, reason, box], [status])
-                boxes.append(box)
-                marks.append(mark)
-                engines.append(engine)
-                feedback_parts.append((useful, reason, send))
-            with gr.Accordion(LABELS["zh-Hant"]["guidance"], open=False) as guidance_box:
-                guidance = gr.Markdown(elem_id="guidance")
-            draft_button.click(suggest, [complaint, level], [analysis, suggestion_id, *boxes, *marks, *engines, guidance])
-        with gr.Tab(LABELS["zh-Hant"]["tab_check"], elem_id="tab-check") as tab_check:
-            text = gr.Textbox(label=LABELS["zh-Hant"]["reply"], lines=5, elem_id="reply")
-            with gr.Row():
-                check_level = gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=LABELS["zh-Hant"]["level"])
-                policy = gr.Dropdown(policies, value="", label=LABELS["zh-Hant"]["policy"])
-            go = gr.Button(LABELS["zh-Hant"]["check"], variant="primary", elem_id="check")
-            highlighted = gr.HighlightedText(label=LABELS["zh-Hant"]["violations"], elem_id="highlighted", combine_adjacent=False)
-            report = gr.Markdown(elem_id="report")
-            fixed = gr.Textbox(label=LABELS["zh-Hant"]["rewrite"], lines=4, elem_id="fixed", buttons=["copy"])
-            go.click(check, [text, check_level, policy], [highlighted, report, fixed])
-        with gr.Tab(LABELS["zh-Hant"]["tab_guidance"], elem_id="tab-guidance") as tab_guidance:
-            query = gr.Textbox(label=LABELS["zh-Hant"]["search"], elem_id="query")
-            found_passages = gr.Markdown()
-            query.submit(search, [query], [found_passages])
-        with gr.Tab(LABELS["zh-Hant"]["tab_analytics"], elem_id="tab-analytics") as tab_analytics:
-            refresh = gr.Button(LABELS["zh-Hant"]["refresh"], elem_id="refresh")
-            per_day = gr.BarPlot(x="day", y="suggestions", title="Suggestions per day")
-            by_rule = gr.BarPlot(x="rule", y="rate", title="Violation rate by rule")
-            rates = gr.BarPlot(x="measure", y="rate", title="Acceptance and edit rates")
-            categories = gr.BarPlot(x="category", y="suggestions", title="Top complaint categories")
-            refresh.click(analytics, [], [per_day, by_rule, rates, categories])
+                    check_level = gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"])
+                    policy = gr.Dropdown(policies, value="", label=L["policy"])
+                go = labelled(gr.Button(L["check"], variant="primary", elem_id="check"), "check", "value")
+                highlighted = gr.HighlightedText(label=L["violations"], elem_id="highlighted", combine_adjacent=False)
+                report = gr.Markdown(elem_id="report")
+                fixed = labelled(gr.Textbox(label=L["rewrite"], lines=4, elem_id="fixed", buttons=["copy"]), "rewrite")
+                go.click(check, [text, check_level, policy], [highlighted, report, fixed])
+            with labelled(gr.Tab(L["tab_guidance"], id="guidance", elem_id="tab-guidance"), "tab_guidance"):
+                query = labelled(gr.Textbox(label=L["search"], elem_id="query"), "search")
+                found_passages = gr.Markdown()
+                query.submit(search, [query], [found_passages])
+            with labelled(gr.Tab(L["tab_analytics"], id="analytics", elem_id="tab-analytics"), "tab_analytics"):
+                refresh = labelled(gr.Button(L["refresh"], elem_id="refresh"), "refresh", "value")
+                per_day = gr.BarPlot(x="day", y="suggestions", title="Suggestions per day")
+                by_rule = gr.BarPlot(x="rule", y="rate", title="Violation rate by rule")
+                rates = gr.BarPlot(x="measure", y="rate", title="Acceptance and edit rates")
+                categories = gr.BarPlot(x="category", y="suggestions", title="Top complaint categories")
+                refresh.click(analytics, [], [per_day, by_rule, rates, categories])
 
         def relabel(choice: str):
-            labels = LABELS[UI_LANGUAGES[choice]]
-            updates = [gr.update(label=labels["ui_language"]), f"### {labels['title']}",
-                       gr.update(label=labels["tab_suggest"]), gr.update(label=labels["tab_check"]),
-                       gr.update(label=labels["tab_guidance"]), gr.update(label=labels["tab_analytics"]),
-                       gr.update(label=labels["complaint"]), gr.update(label=labels["level"]), gr.update(value=labels["draft"])]
-            for kind in DRAFT_KINDS:
-                updates += [gr.update(label=labels[kind]), gr.update(label=labels["violations"])]
-            for _ in DRAFT_KINDS:
-                updates += [gr.update(label=labels["useful"]), gr.update(label=labels["reason"]), gr.update(value=labels["send_feedback"])]
-            updates += [gr.update(label=labels["guidance"]), gr.update(label=labels["reply"]), gr.update(value=labels["check"]),
-                        gr.update(label=labels["rewrite"]), gr.update(label=labels["search"]), gr.update(value=labels["refresh"])]
-            return updates
+            code = UI_LANGUAGES[choice]
+            labels = {**LABELS[code], "_code": code}
+            # the conversation's views are drawn again, in the new language, at the next tick
+            return [make(labels) for _, make in relabels] + [-1]
 
-        outputs = [ui_language, title, tab_suggest, tab_check, tab_guidance, tab_analytics, complaint, level, draft_button]
-        for box, mark in zip(boxes, marks, strict=True):
-            outputs += [box, mark]
-        for useful, reason, send in feedback_parts:
-            outputs += [useful, reason, send]
-        outputs += [guidance_box, text, go, fixed, query, refresh]
-        ui_language.change(relabel, [ui_language], outputs)
+        ui_language.change(relabel, [ui_language], [component for component, _ in relabels] + [seen])
 
-        def prefill(request: gr.Request):
-            # a CRM can open the panel with the case: /?complaint=...&level=supervisor. Without them the
-            # fields are left alone (the agent may already be typing when this arrives).
+        def prefill(drafted_now: str, ui: str, request: gr.Request):
+            # a CRM can open the panel with the case: /?complaint=...&level=supervisor, or on a live conversation:
+            # /?conversation=<id>, which opens the Conversation tab and follows it. Without them the fields are
+            # left alone (the agent may already be typing when this arrives).
             params = dict(request.query_params) if request else {}
-            complaint_update = params["complaint"] if params.get("complaint") else gr.update()
-            level_update = params["level"] if params.get("level") in ("agent", "supervisor", "manager") else gr.update()
-            return complaint_update, level_update
+            complaint_update = params["complaint"] if params.get("complaint") else gr.skip()
+            level_update = params["level"] if params.get("level") in ("agent", "supervisor", "manager") else gr.skip()
+            cid = (params.get("conversation") or "").strip()
+            if not cid:
+                return (complaint_update, level_update, gr.skip(), gr.skip(), *[gr.skip()] * len(follow_outputs))
+            return (complaint_update, level_update, cid, gr.Tabs(selected="conversation"), *follow(cid, "", drafted_now, ui))
 
-        panel.load(prefill, [], [complaint, level])
+        panel.load(prefill, [drafted, ui_language], [complaint, level, conv_id, tabs, *follow_outputs])
     return panel
