@@ -152,6 +152,30 @@ def bench_stock_llama_index(work: Path) -> dict:
             "mrr": round(mrr / n, 3), "p50_ms": round(pct(times, 0.5), 1), "p95_ms": round(pct(times, 0.95), 1)}
 
 
+def bench_conversations(index_dir: Path, tmp: Path) -> dict:
+    """The three 20-turn dev conversations replayed turn by turn: time to add a turn (and re-read the whole
+    conversation), and to draft the next agent turn after each customer turn (composer)."""
+    from copilot.conversation import ConversationStart, MessageIn
+    from copilot.service import Copilot
+
+    service = Copilot(Settings(store_dir=index_dir, conversations_db=tmp / "bench-conversations.sqlite3",
+                               audit_db=tmp / "bench-audit.sqlite3"))
+    add_ms, suggest_ms = [], []
+    for path in sorted((PROJECT_ROOT / "evals" / "conversations" / "dev").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        conversation = service.start_conversation(ConversationStart(policy=data["policy"]))
+        for turn in data["turns"]:
+            t = time.perf_counter()
+            service.add_message(conversation.id, MessageIn(role=turn["role"], text=turn["text"], at=turn["at"]))
+            add_ms.append((time.perf_counter() - t) * 1000)
+            if turn["role"] == "customer":
+                t = time.perf_counter()
+                service.suggest_next(conversation.id)
+                suggest_ms.append((time.perf_counter() - t) * 1000)
+    return {"turns": len(add_ms), "add_turn_p50_ms": round(pct(add_ms, 0.5), 1), "add_turn_p95_ms": round(pct(add_ms, 0.95), 1),
+            "suggest_next_p50_ms": round(pct(suggest_ms, 0.5), 1), "suggest_next_p95_ms": round(pct(suggest_ms, 0.95), 1)}
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict = {}
@@ -174,6 +198,9 @@ def main() -> int:
         Copilot(Settings(store_dir=index_dir)).index_knowledge()
         report["api_load"] = api_load(index_dir)
         print(json.dumps(report["api_load"], indent=2), flush=True)
+        print("live conversations (20-turn dev conversations, composer) ...", flush=True)
+        report["conversations"] = bench_conversations(index_dir, Path(tmp))
+        print(json.dumps(report["conversations"], indent=2), flush=True)
     ours, stock = report["retrieval"]["at_kb_size"], report["stock_llama_index"]
     report["ratios_ours_over_stock"] = {
         "hit@3": round(ours["hit@3"] / max(stock["hit@3"], 1e-9), 2),

@@ -264,9 +264,10 @@ class Copilot:
         t = time.perf_counter()
         passages: list[Passage] = []
         by_kind: dict[str, list[Passage]] = {k: [] for k in DRAFT_KINDS}
+        query = live.query if live is not None and live.query else text
         try:
-            case = self.search_knowledge(text[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
-            policy_hits = self._policy_passages(text, category, lang) if category is not None else []
+            case = self.search_knowledge(query[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
+            policy_hits = self._policy_passages(query, category, lang) if category is not None else []
             for kind in DRAFT_KINDS:
                 targeted = self.search_knowledge(
                     GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])
@@ -538,8 +539,11 @@ class Copilot:
 
         text = transcript(conversation, LLMEngine.count_tokens, self.settings.conversation_tokens, self.settings.conversation_turns)
         last = customer[-1].reading
+        # the first turn says what the case is about, the latest what the customer wants now; searching with the
+        # whole conversation would cost an embedding of every turn and blur both
+        query = customer[0].text[:700] + ("\n" + customer[-1].text[:500] if len(customer) > 1 else "")
         live = LiveContext(conversation_id=conversation.id, ledger=ledger_of(conversation), transcript=text,
-                           anger=last.anger if last else 0)
+                           anger=last.anger if last else 0, query=query)
         return complaint, context, live
 
     def suggest_next(self, conversation_id: str, *, client: str | None = None) -> Suggestion:

@@ -275,3 +275,19 @@ def test_bad_conversation_input_gets_clear_errors_and_loses_nothing(copilot):
     # a fresh service on the same files sees the same conversation
     again = Copilot(copilot.settings).conversation(conversation.id)
     assert len(again.turns) == 1 and again.turns[0].reading is not None
+
+
+# ---------------------------------------------------------------- quality on conversations the code never saw
+
+
+def test_reading_quality_on_the_unseen_conversations(copilot):
+    import tomllib
+
+    from copilot.eval.conversations import evaluate_conversations
+
+    floors = tomllib.loads((PROJECT_ROOT / "evals" / "thresholds.toml").read_text(encoding="utf-8"))["conversations"]
+    files = sorted((PROJECT_ROOT / "evals" / "conversations" / "test").glob("*.json"))
+    assert len(files) == 6
+    scores = evaluate_conversations(copilot, files)
+    below = {name: (getattr(scores, name), floor) for name, floor in floors.items() if getattr(scores, name) < floor}
+    assert not below, f"below the floors: {below}\n" + "\n".join(scores.misses[:20])

@@ -55,6 +55,7 @@ class LiveContext(BaseModel):
     ledger: Ledger
     transcript: str = Field(description="Recent turns verbatim after a summary of older ones (for the LLM).")
     anger: int = Field(0, ge=0, le=3, description="The customer's anger in their latest turn.")
+    query: str = Field("", description="What to search the knowledge base with: the opening and the latest customer turns.")
 
 
 class Suggestion(BaseModel):
