@@ -155,6 +155,18 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors)
         return _error(422, "invalid_request", problems or "the request body is not valid", request)
 
+    @app.exception_handler(UnknownConversation)
+    async def unknown_conversation(request: Request, exc: UnknownConversation) -> JSONResponse:
+        return _error(404, "unknown_conversation", str(exc), request)
+
+    @app.exception_handler(ConversationExists)
+    async def conversation_exists(request: Request, exc: ConversationExists) -> JSONResponse:
+        return _error(409, "conversation_exists", str(exc), request)
+
+    @app.exception_handler(RewriteUnavailable)
+    async def rewrite_unavailable(request: Request, exc: RewriteUnavailable) -> JSONResponse:
+        return _error(422, "rewrite_unavailable", str(exc), request)
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -230,26 +242,18 @@ def create_app(service: Copilot | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ conversations
 
-    def _unknown(exc: Exception, request: Request) -> JSONResponse:
-        return _error(404, "unknown_conversation", str(exc), request)
-
     @app.post("/v1/conversations", response_model=Conversation, status_code=201, tags=["conversations"])
     def start_conversation(body: ConversationStart, request: Request):
         """Start following a conversation. Give your own `id` to address it by the CRM's id."""
         try:
             return copilot.start_conversation(body, client=request.state.client)
-        except ConversationExists as exc:
-            return _error(409, "conversation_exists", str(exc), request)
         except ComplaintError as exc:
             return _error(422, "invalid_conversation", str(exc), request)
 
     @app.get("/v1/conversations/{conversation_id}", response_model=Conversation, tags=["conversations"])
     def get_conversation(conversation_id: str, request: Request):
         """The turns, each customer turn's reading, the trend with alerts, and the commitments ledger."""
-        try:
-            return copilot.conversation(conversation_id)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
+        return copilot.conversation(conversation_id)
 
     @app.post("/v1/conversations/{conversation_id}/messages", response_model=MessageResponse, tags=["conversations"])
     def add_message(conversation_id: str, body: MessageIn, request: Request,
@@ -260,8 +264,6 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             suggestion = None
             if suggest and body.role == "customer":
                 suggestion = copilot.suggest_next(conversation_id, client=request.state.client)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
         except ComplaintError as exc:
             return _error(422, "invalid_message", str(exc), request)
         return MessageResponse(conversation=conversation, suggestion=suggestion)
@@ -274,8 +276,6 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             if stream:
                 return _sse(copilot.stream_next(conversation_id, client=request.state.client))
             return copilot.suggest_next(conversation_id, client=request.state.client)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
         except ComplaintError as exc:
             return _error(422, "no_customer_turn", str(exc), request)
 
@@ -284,8 +284,6 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         """Check a text against the rules, the policy and this conversation's ledger."""
         try:
             return copilot.check_turn(conversation_id, body.text, body.language)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
         except CheckError as exc:
             return _error(422, "invalid_text", str(exc), request)
 
@@ -294,8 +292,6 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         """The escalation brief for the supervisor taking over, in their language."""
         try:
             return copilot.escalation_brief(conversation_id, body.language)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
         except ComplaintError as exc:
             return _error(422, "no_customer_turn", str(exc), request)
 
@@ -304,10 +300,6 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         """Shorter, warmer, more formal, simpler words, the other script or another language; re-checked."""
         try:
             return copilot.rewrite(body)
-        except UnknownConversation as exc:
-            return _unknown(exc, request)
-        except RewriteUnavailable as exc:
-            return _error(422, "rewrite_unavailable", str(exc), request)
         except CheckError as exc:
             return _error(422, "invalid_text", str(exc), request)
 

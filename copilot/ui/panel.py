@@ -1,37 +1,38 @@
-"""The agent side panel (Gradio): drafts with inline violations re-checked as the agent edits, feedback,
-a checker for the agent's own text, guidance search and analytics. A thin layer over `Copilot`."""
+"""The agent side panel (Gradio): a live conversation followed turn by turn (transcript, mood trend, alerts,
+the promises ledger, drafts streamed as they are written, the agent's reply checked against the ledger,
+rewrite controls, the escalation brief), drafts with inline violations re-checked as the agent edits,
+feedback, a checker for the agent's own text, guidance search and analytics. A thin layer over `Copilot`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from html import escape
-from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 import pandas as pd
-import yaml
 from pydantic import ValidationError
 
 from copilot.audit import Feedback
 from copilot.checking import CheckError
-from copilot.conversation import Conversation
 from copilot.drafting import DRAFT_KINDS, SuggestContext
 from copilot.drafting.rewrite import CONTROLS, RewriteRequest, RewriteUnavailable
 from copilot.retrieval import IndexMissing, QueryError, StoreUnavailable
 from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
-from copilot.ui.sparkline import sparkline
+from copilot.ui.views import (
+    LABELS,
+    md_text,
+    render_alerts,
+    render_brief,
+    render_ledger,
+    render_transcript,
+    render_trend,
+)
 
-LABELS: dict[str, dict[str, str]] = yaml.safe_load((Path(__file__).parent / "labels.yaml").read_text(encoding="utf-8"))
 UI_LANGUAGES = {"繁體中文": "zh-Hant", "简体中文": "zh-Hans", "English": "en"}
 REASONS = ["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
 CSS = ".gradio-container {max-width: 440px !important; margin: 0 !important;}"
 LANGUAGE_NAMES = {"zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
 POLL_SECONDS = 1.5  # how often a followed conversation is re-read
-TRANSCRIPT_TURNS = 12  # turns shown in the transcript (the newest, last)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-_MD_LINE_START = re.compile(r"(?m)^(\s*)(?:([-+=])|(\d+)([.)]))")
 
 
 def highlight(text: str, result) -> list[tuple[str, str | None]]:
@@ -55,91 +56,8 @@ def findings(result) -> str:
     return "\n".join(lines)
 
 
-def md_text(text: str) -> str:
-    """Someone else's words shown literally in Markdown (no emphasis, links, HTML, headings or lists)."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"), text)
-
-
 def labels_for(choice: str) -> dict[str, str]:
     return LABELS[UI_LANGUAGES.get(choice, "zh-Hant")]
-
-
-# ---------------------------------------------------------------- the Conversation tab's views
-
-
-def render_transcript(conversation: Conversation, labels: dict[str, str]) -> str:
-    if not conversation.turns:
-        return labels["no_turns"]
-    shown = conversation.turns[-TRANSCRIPT_TURNS:]
-    lines = []
-    if len(conversation.turns) > len(shown):
-        lines.append(f"*… {labels['earlier_turns'].format(n=len(conversation.turns) - len(shown))}*")
-    for turn in shown:
-        who = labels["customer"] if turn.role == "customer" else labels["agent"]
-        meta = [f"{turn.at:%H:%M}"]
-        if turn.reading is not None:
-            meta.append(f"{labels['anger']} {turn.reading.anger}/3")
-        if turn.check is not None and turn.check.violations:
-            meta.append(f"⚠ {labels['flagged_turn']}: " + ", ".join(md_text(v.name) for v in turn.check.violations))
-        icon = "🗣" if turn.role == "customer" else "🎧"
-        lines.append(f"{icon} **{turn.index + 1} · {who}** · " + " · ".join(meta) + f"\n{md_text(turn.text)}")
-    return "\n\n".join(lines)
-
-
-def render_trend(conversation: Conversation, labels: dict[str, str]) -> str:
-    points = conversation.trend.points
-    if not points:
-        return ""
-    values = [p.anger for p in points]
-    tips = [f"{labels['turn_n'].format(n=p.turn + 1)}: {labels['anger']} {p.anger}/3" for p in points]
-    direction = conversation.trend.direction
-    colour = {"escalating": "#dc2626", "calming": "#16a34a"}.get(direction, "inherit")
-    word = labels[f"direction_{direction}"]
-    return (f'<div class="trend"><div style="font-weight:600">{escape(labels["trend"])}: '
-            f'<span class="direction" style="color:{colour}">{escape(word)}</span></div>'
-            f'{sparkline(values, tips)}'
-            f'<div class="anger-values">{escape(labels["anger"])} {" → ".join(str(v) for v in values)}</div></div>')
-
-
-def render_alerts(conversation: Conversation, labels: dict[str, str]) -> str:
-    alerts = conversation.trend.alerts
-    if not alerts:
-        return ""
-    rows = "".join(
-        f'<div class="alert">⚠ {escape(labels["turn_n"].format(n=a.turn + 1))}: '
-        f'{escape(labels.get(f"alert_{a.kind}", a.message))}</div>'
-        for a in reversed(alerts)  # the newest first
-    )
-    return ('<div class="alerts" style="border:2px solid #dc2626;background:#fef2f2;color:#991b1b;'
-            f'padding:6px 10px;border-radius:6px;font-weight:600">{rows}</div>')
-
-
-def render_ledger(conversation: Conversation, labels: dict[str, str]) -> str:
-    if not conversation.commitments:
-        return labels["nothing_promised"]
-    lines = []
-    for c in conversation.commitments:
-        parts = [labels["turn_n"].format(n=c.turn + 1) if c.turn is not None else "", labels.get(f"commit_{c.kind}", c.kind)]
-        if c.deadline_text or c.due:
-            due = md_text(c.deadline_text or "") + (f" ({c.due:%m-%d %H:%M})" if c.due else "")
-            parts.append(f"{labels['due']} {due.strip()}")
-        if c.amount is not None:
-            parts.append(f"{labels['amount']} {c.amount:g}")
-        parts.append(f"“{md_text(c.text.strip())}”")
-        lines.append("- " + " · ".join(p for p in parts if p))
-    return "\n".join(lines)
-
-
-def render_brief(brief, labels: dict[str, str]) -> str:
-    lines = [f"### {md_text(brief.title)}"]
-    lines += [f"**{md_text(s.title)}**: {md_text(s.text)}" for s in brief.sections]
-    if brief.citations:
-        lines.append(f"**{labels['sources']}**\n" + "\n".join(
-            f"- {md_text(c.get('title', ''))}" + (f" / {md_text(c['section'])}" if c.get("section") else "")
-            + f" `[{c.get('doc_id', '')}]`" for c in brief.citations))
-    lines += [f"*{md_text(n)}*" for n in brief.notices]
-    return "\n\n".join(lines)
 
 
 def build_panel(copilot: Copilot) -> gr.Blocks:
@@ -234,7 +152,9 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         labels = labels_for(ui)
         cid = (cid_text or "").strip()
         # another conversation: the drafts on screen are not for it
-        cleared = [""] * len(DRAFT_KINDS) + [[]] * len(DRAFT_KINDS) + [""] if cid != following else [gr.skip()] * (2 * len(DRAFT_KINDS) + 1)
+        hidden = gr.update(value=[], visible=False)
+        cleared = ([""] * len(DRAFT_KINDS) + [hidden] * len(DRAFT_KINDS) + [""] if cid != following
+                   else [gr.skip()] * (2 * len(DRAFT_KINDS) + 1))
         if not cid:
             return ("", -1, "", labels["follow_first"], "", "", "", gr.Timer(active=False), *cleared)
         try:
@@ -267,32 +187,34 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         engines: dict[str, str] = {}
         notices: list[str] = []
 
-        def now(status: str):
-            marks = [highlight(texts[k], SimpleNamespace(violations=found[k])) for k in DRAFT_KINDS]
-            return (*texts.values(), *marks, status)
+        def now(status=None, texts_of=(), marks_of=()):
+            """One update: the boxes of `texts_of`, the marks of `marks_of` and the status; the rest left as they are.
+            A draft's marks show only when the checker found something in it (no second copy of a clean draft)."""
+            boxes = [texts[k] if k in texts_of else gr.skip() for k in DRAFT_KINDS]
+            marks = [gr.update(value=highlight(texts[k], SimpleNamespace(violations=found[k])), visible=bool(found[k]))
+                     if k in marks_of else gr.skip() for k in DRAFT_KINDS]
+            return (*boxes, *marks, gr.skip() if status is None else status)
 
-        status = f"✍ {labels['writing']} ({turn})"
-        yield now(status)
+        yield now(f"{labels['writing']} ({turn})", DRAFT_KINDS, DRAFT_KINDS)
         try:
             for event in copilot.stream_next(cid):
                 kind = event.kind
                 if event.type == "delta" and kind:
                     texts[kind] = event.text or ""
+                    yield now(texts_of=[kind])
                 elif event.type == "check" and kind:
                     found[kind] = event.violations
+                    yield now(marks_of=[kind])
                 elif event.type == "draft" and event.draft is not None:
                     draft = event.draft
                     texts[draft.kind], found[draft.kind] = draft.text, draft.check.violations
                     engines[draft.kind] = draft.engine + (f", fixed by {draft.fixed_by}" if draft.fixed_by != "none" else "")
+                    yield now(texts_of=[draft.kind], marks_of=[draft.kind])
                 elif event.type == "notice" and event.message:
                     notices.append(event.message)
-                    continue
                 elif event.type == "done":
                     done = f"✓ {labels['drafts_for'].format(n=int(index) + 1)} · " + ", ".join(sorted(set(engines.values())))
-                    status = done + "".join(f"\n\n*{md_text(n)}*" for n in notices)
-                else:
-                    continue
-                yield now(status)
+                    yield now(done + "".join(f"\n\n*{md_text(n)}*" for n in notices))
         except (UnknownConversation, ComplaintError, CheckError, IndexMissing, StoreUnavailable) as exc:
             yield now(f"**⚠ {labels['cannot_draft']}:** {md_text(str(exc))}")
 
@@ -311,11 +233,12 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
     def recheck_draft(cid: str, text: str):
         """A conversation draft the agent edits is re-checked against the conversation (rules and ledger)."""
         if not cid or not text or not text.strip():
-            return []
+            return gr.update(value=[], visible=False)
         try:
-            return highlight(text, copilot.check_turn(cid, text))
+            result = copilot.check_turn(cid, text)
         except (UnknownConversation, CheckError, ComplaintError):
-            return []
+            return gr.update(value=[], visible=False)
+        return gr.update(value=highlight(text, result), visible=bool(result.violations))
 
     def rewrite(cid: str, source: str, control: str, target: str, agent_text: str, *rest):
         *drafts, ui = rest
@@ -342,7 +265,7 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
             found_brief = copilot.escalation_brief(cid, language or None)
         except (UnknownConversation, ComplaintError, QueryError, IndexMissing, StoreUnavailable) as exc:
             return f"**{labels['cannot_brief']}:** {md_text(str(exc))}"
-        return render_brief(found_brief, labels)
+        return render_brief(found_brief)
 
     policies = [""] + [c.key for c in copilot.policies.categories()]
     L = LABELS["zh-Hant"]
@@ -380,15 +303,16 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
                                              "follow", "value")
                 alerts = gr.HTML(elem_id="alerts")
                 trend = gr.HTML(elem_id="trend")
-                transcript = labelled(gr.Markdown(label=L["transcript"], show_label=True, container=True, line_breaks=True,
-                                                  elem_id="transcript"), "transcript")
-                ledger = labelled(gr.Markdown(label=L["ledger"], show_label=True, container=True, elem_id="ledger"), "ledger")
+                with labelled(gr.Accordion(L["transcript"], open=True, elem_id="transcript-box"), "transcript"):
+                    transcript = gr.Markdown(line_breaks=True, elem_id="transcript")
+                with labelled(gr.Accordion(L["ledger"], open=True, elem_id="ledger-box"), "ledger"):
+                    ledger = gr.Markdown(elem_id="ledger")
                 conv_status = gr.Markdown(elem_id="conv-status")
                 conv_boxes, conv_marks = [], []
                 for kind in DRAFT_KINDS:
                     box = labelled(gr.Textbox(label=L[kind], lines=4, elem_id=f"conv-draft-{kind}", buttons=["copy"]), kind)
-                    mark = labelled(gr.HighlightedText(label=L["violations"], elem_id=f"conv-marks-{kind}", combine_adjacent=False),
-                                    "violations")
+                    mark = labelled(gr.HighlightedText(label=L["violations"], elem_id=f"conv-marks-{kind}", combine_adjacent=False,
+                                                       visible=False), "violations")
                     box.input(recheck_draft, [following, box], [mark], show_progress="hidden")
                     conv_boxes.append(box)
                     conv_marks.append(mark)
@@ -416,15 +340,18 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
                     relabels.append((brief_language, lambda labels: gr.update(label=labels["brief_language"],
                                                                               value=labels["_code"])))
                     brief_button = labelled(gr.Button(L["brief_button"], elem_id="brief-button", scale=2), "brief_button", "value")
-                brief_box = gr.Markdown(elem_id="brief")
+                brief_box = gr.Markdown(elem_id="brief", line_breaks=True)
 
                 follow_outputs = [following, seen, drafted, transcript, trend, alerts, ledger, timer, *conv_boxes, *conv_marks,
                                   conv_status]
                 follow_button.click(follow, [conv_id, following, drafted, ui_language], follow_outputs)
                 conv_id.submit(follow, [conv_id, following, drafted, ui_language], follow_outputs)
-                timer.tick(tick, [following, seen, drafted, ui_language], [seen, drafted, transcript, trend, alerts, ledger, timer])
+                # a tick is a cheap read (the service caches by turn count): no need to queue them behind each other
+                timer.tick(tick, [following, seen, drafted, ui_language], [seen, drafted, transcript, trend, alerts, ledger, timer],
+                           concurrency_limit=None)
+                # always_last: a turn that arrives while drafts are written gets its own drafts once these are done
                 drafted.change(stream_drafts, [following, drafted, ui_language], [*conv_boxes, *conv_marks, conv_status],
-                               show_progress="hidden")
+                               show_progress="hidden", trigger_mode="always_last", concurrency_limit=4)
                 check_turn_button.click(check_turn, [following, agent_text, ui_language], [turn_marks, turn_findings])
                 rewrite_button.click(rewrite, [following, rewrite_source, rewrite_control, rewrite_target, agent_text, *conv_boxes,
                                                ui_language], [rewritten, rewritten_marks, rewrite_notes])
@@ -457,10 +384,11 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
             with labelled(gr.Tab(L["tab_check"], id="check", elem_id="tab-check"), "tab_check"):
                 text = labelled(gr.Textbox(label=L["reply"], lines=5, elem_id="reply"), "reply")
                 with gr.Row():
-                    check_level = gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"])
-                    policy = gr.Dropdown(policies, value="", label=L["policy"])
+                    check_level = labelled(gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"]), "level")
+                    policy = labelled(gr.Dropdown(policies, value="", label=L["policy"]), "policy")
                 go = labelled(gr.Button(L["check"], variant="primary", elem_id="check"), "check", "value")
-                highlighted = gr.HighlightedText(label=L["violations"], elem_id="highlighted", combine_adjacent=False)
+                highlighted = labelled(gr.HighlightedText(label=L["violations"], elem_id="highlighted", combine_adjacent=False),
+                                       "violations")
                 report = gr.Markdown(elem_id="report")
                 fixed = labelled(gr.Textbox(label=L["rewrite"], lines=4, elem_id="fixed", buttons=["copy"]), "rewrite")
                 go.click(check, [text, check_level, policy], [highlighted, report, fixed])

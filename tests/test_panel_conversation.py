@@ -1,0 +1,172 @@
+"""The side panel's Conversation tab in a real headless Chromium (Debian's), driven by Playwright: a CRM posts
+the turns of a live conversation to the API while the panel follows it by itself (transcript, mood sparkline,
+alerts, promises ledger, streamed drafts), then the agent checks a reply against the ledger, rewrites a draft
+in the other script and asks for the escalation brief. Plus the sparkline's SVG, which is a pure function."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from copilot.settings import PROJECT_ROOT
+from copilot.ui.panel import md_text
+from copilot.ui.sparkline import sparkline
+from tests.conftest import serve_in_thread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+FIRST = "我的訂單 TW20251103-8812 已經晚了五天還沒到！！到底什麼時候才會送到？"
+PROMISE = "非常抱歉讓您久等了，我會在今天下午五點前回電給您。"
+MANAGER = "叫你們主管出來！"
+OTHER_DEADLINE = "我會在24小時內回覆您。"
+
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed: `apt-get install chromium` (.ci/run does this) to run the browser test",
+)
+
+
+def test_sparkline_has_a_polyline_and_one_circle_per_point():
+    svg = sparkline([1, 3, 0], ["turn 1", "turn 3", "turn <5>"], width=100, height=40, pad=5)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count("<circle") == 3
+    points = re.search(r'<polyline points="([^"]+)"', svg).group(1).split()
+    assert points == ["5.0,25.0", "50.0,5.0", "95.0,35.0"]  # anger 3 at the top, 0 at the bottom
+    assert "<title>turn &lt;5&gt;</title>" in svg  # labels are escaped
+    assert sparkline([]).count("<circle") == 0
+    assert sparkline([9]).count("<circle") == 1  # out-of-range anger is clamped, not drawn off the chart
+
+
+def test_md_text_shows_customer_words_literally():
+    assert md_text("**hi** <b>x</b>") == r"\*\*hi\*\* \<b\>x\</b\>"
+    assert md_text("- item\n1. one") == "\\- item\n1\\. one"
+
+
+@pytest.fixture(scope="module")
+def panel(kb_settings, tmp_path_factory):
+    import gradio as gr
+
+    from copilot.api import create_app
+    from copilot.service import Copilot
+    from copilot.ui import build_panel
+    from copilot.ui.panel import CSS
+
+    folder = tmp_path_factory.mktemp("panel-conversation")
+    settings = kb_settings.model_copy(update={"audit_db": folder / "audit.sqlite3",
+                                              "conversations_db": folder / "conversations.sqlite3"})
+    service = Copilot(settings)
+    app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
+    server, thread, url = serve_in_thread(app)
+    yield url
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+@needs_chromium
+def test_conversation_tab_follows_a_live_conversation(panel):
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    from copilot.text.script import convert_script
+
+    url = panel
+    api = httpx.Client(base_url=url, timeout=30)
+    started = api.post("/v1/conversations", json={"channel": "chat"})
+    assert started.status_code == 201, started.text
+    cid = started.json()["id"]
+
+    def say(role: str, text: str, at: str) -> None:
+        response = api.post(f"/v1/conversations/{cid}/messages", json={"role": role, "text": text, "at": at})
+        assert response.status_code == 200, response.text
+
+    say("customer", FIRST, "2026-11-20T09:02:11+08:00")
+
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS,
+                                                       viewport={"width": 420, "height": 1400})
+        page = browser.new_page()
+        page.goto(f"{url}/?conversation={cid}", wait_until="load")
+
+        # opened on the conversation: the first turn is shown and drafts are written for it
+        transcript = page.locator("#transcript")
+        expect(transcript).to_contain_text("TW20251103-8812", timeout=60_000)
+        expect(page.locator("#conversation-id").get_by_role("textbox")).to_have_value(cid)
+        draft = page.locator("#conv-draft-empathetic_reply textarea")
+        status = page.locator("#conv-status")
+        expect(status).to_contain_text("第 1 輪", timeout=30_000)
+        expect(status).to_contain_text("✓", timeout=30_000)
+        expect(draft).not_to_have_value("")
+        first = draft.input_value()
+        assert "TW20251103-8812" in first
+        expect(page.locator("#ledger")).to_contain_text("目前還沒有答應客戶任何事")
+        expect(page.locator("#trend svg circle")).to_have_count(1)
+
+        # the CRM posts two more turns: the panel catches up by itself
+        say("agent", PROMISE, "2026-11-20T09:05:00+08:00")
+        say("customer", MANAGER, "2026-11-20T09:07:00+08:00")
+        expect(transcript).to_contain_text(MANAGER, timeout=15_000)
+        expect(page.locator("#alerts")).to_contain_text("主管", timeout=5_000)
+        ledger = page.locator("#ledger")
+        expect(ledger).to_contain_text("回電")
+        expect(ledger).to_contain_text("今天下午五點")
+        expect(page.locator("#trend svg circle")).to_have_count(2)
+        expect(page.locator("#trend")).to_contain_text("越來越激動")
+        expect(status).to_contain_text("第 3 輪", timeout=30_000)
+        expect(status).to_contain_text("✓", timeout=30_000)
+        second = draft.input_value()
+        assert second and second != first
+
+        # the agent's own reply gives a second, different deadline: the ledger check names it
+        page.locator("#agent-text textarea").fill(OTHER_DEADLINE)
+        page.locator("#check-turn").click()
+        expect(page.locator("#turn-findings")).to_contain_text("與先前承諾的時間不一致", timeout=20_000)
+        expect(page.locator("#turn-marks")).to_contain_text("24小時內")
+
+        # the empathetic draft in the other script (OpenCC, exactly)
+        page.locator("#rewrite-source input").click()
+        page.get_by_role("option", name="同理回覆").click()
+        page.locator("#rewrite-control").get_by_label("繁簡轉換").check()
+        page.locator("#rewrite").click()
+        rewritten = page.locator("#rewritten textarea")
+        expected = convert_script(second, "zh-Hans")
+        assert "订单" in expected and expected != second
+        expect(rewritten).to_have_value(expected, timeout=20_000)
+        expect(page.locator("#rewrite-notes")).to_contain_text("zh-Hans")
+
+        # the escalation brief for an English-speaking supervisor, in one click
+        page.locator("#brief-language input").click()
+        page.get_by_role("option", name="English").click()
+        page.locator("#brief-button").click()
+        brief = page.locator("#brief")
+        expect(brief).to_contain_text("Already promised", timeout=30_000)
+        expect(brief).to_contain_text("TW20251103-8812")
+        expect(brief).to_contain_text("callback")
+
+        page.screenshot(path=str(PROJECT_ROOT / "docs" / "panel-conversation.png"), full_page=True)
+
+        # translation needs the LLM: without one the panel says why instead of failing
+        page.locator("#rewrite-control").get_by_label("換語言").check()
+        page.locator("#rewrite-target input").click()
+        page.get_by_role("option", name="English").click()
+        page.locator("#rewrite").click()
+        expect(page.locator("#rewrite-notes")).to_contain_text("無法改寫", timeout=20_000)
+        expect(page.locator("#rewrite-notes")).to_contain_text("LLM")
+
+        # another interface language: the followed conversation is drawn again in it
+        page.locator("#ui-language").get_by_label("English").check()
+        expect(page.get_by_role("tab", name="Conversation")).to_be_visible(timeout=10_000)
+        expect(transcript).to_contain_text("Customer", timeout=15_000)
+        expect(page.locator("#alerts")).to_contain_text("asks for a manager")
+        expect(ledger).to_contain_text("callback")
+
+        # an unknown id is reported in the transcript area, not raised
+        page.locator("#conversation-id").get_by_role("textbox").fill("no-such-conversation")
+        page.locator("#follow").click()
+        expect(transcript).to_contain_text("no-such-conversation", timeout=15_000)
+        expect(draft).to_have_value("")
+        browser.close()
