@@ -71,6 +71,7 @@ class Reply(Step):
     content: str
     finish_reason: str = "stop"
     pieces: int = 4  # how many content chunks a streamed answer is split into (at most)
+    delay: float = 0.0  # seconds between streamed chunks (a slow model)
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ class StreamThenFail(Step):
     pieces: int = 2
 
 
-def reply(content: str, *, finish_reason: str = "stop", pieces: int = 4) -> Reply:
-    return Reply(content, finish_reason=finish_reason, pieces=pieces)
+def reply(content: str, *, finish_reason: str = "stop", pieces: int = 4, delay: float = 0.0) -> Reply:
+    return Reply(content, finish_reason=finish_reason, pieces=pieces, delay=delay)
 
 
 def reply_json(obj: Any, **kwargs: Any) -> Reply:
@@ -403,6 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_sse()
         self._event(self._chunk_obj(cid, request, {"role": "assistant", "content": ""}, None))
         for piece in _split(step.content, step.pieces):
+            if step.delay:
+                time.sleep(step.delay)
             self._event(self._chunk_obj(cid, request, {"content": piece}, None))
         self._event(self._chunk_obj(cid, request, {}, step.finish_reason))
         options = request.body.get("stream_options") or {}

@@ -170,3 +170,65 @@ def test_conversation_tab_follows_a_live_conversation(panel):
         expect(transcript).to_contain_text("no-such-conversation", timeout=15_000)
         expect(draft).to_have_value("")
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def llm_panel(kb_settings, tmp_path_factory):
+    """The panel with the LLM engine, pointed at the scripted OpenAI-compatible server."""
+    import gradio as gr
+
+    from copilot.api import create_app
+    from copilot.service import Copilot
+    from copilot.ui import build_panel
+    from copilot.ui.panel import CSS
+    from tests.llm_server import ScriptedLLMServer, reply
+
+    folder = tmp_path_factory.mktemp("panel-llm")
+    with ScriptedLLMServer() as llm:
+        llm.default = reply("謝謝您告訴我這件事，我會親自跟進。", pieces=2)
+        settings = kb_settings.model_copy(update={
+            "audit_db": folder / "audit.sqlite3", "conversations_db": folder / "conversations.sqlite3",
+            "llm_base_url": llm.base_url, "llm_api_key": "test", "llm_model": "scripted-model", "llm_timeout": 20.0, "llm_retries": 0})
+        service = Copilot(settings)
+        app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
+        server, thread, url = serve_in_thread(app)
+        yield url, llm
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@needs_chromium
+def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they_are_written(llm_panel):
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.llm_server import reply, reply_json
+
+    url, llm = llm_panel
+    blaming = "讓您一直等，真的很抱歉。這是物流那邊出的錯，跟我們沒有關係。包裹現在由我追蹤，我會在 24 小時內給您最新進度。"
+    fixed = "讓您一直等，真的很抱歉。包裹現在由我親自追蹤，我會在 24 小時內給您最新進度。"
+    reading = {"needs": ["fast_fix"], "anger": 2, "customer_type": "emotional", "hard_type": None, "escalation": [],
+               "category": "ecommerce/late_delivery", "injection": False}
+    llm.script(reply_json(reading), reply(blaming, pieces=12, delay=0.4), reply_json({"text": fixed}),
+               reply("我了解您希望盡快收到。送達時間我現在還不能保證，但我會每天告訴您包裹的位置。", pieces=3),
+               reply("這次等待讓您很困擾，我先在您的帳戶加上 20 元購物金。", pieces=3))
+    api = httpx.Client(base_url=url, timeout=30)
+    cid = api.post("/v1/conversations", json={"channel": "chat"}).json()["id"]
+    api.post(f"/v1/conversations/{cid}/messages", json={"role": "customer", "text": FIRST, "at": "2026-11-20T09:02:11+08:00"})
+
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS,
+                                                       viewport={"width": 420, "height": 1400})
+        page = browser.new_page()
+        page.goto(f"{url}/?conversation={cid}", wait_until="load")
+        draft = page.locator("#conv-draft-empathetic_reply textarea")
+        marks = page.locator("#conv-marks-empathetic_reply")
+        # while the model is still writing, the blaming sentence is already marked
+        expect(marks).to_contain_text("物流那邊出的錯", timeout=60_000)
+        assert len(draft.input_value()) < len(blaming), "the highlight must appear before the draft is complete"
+        # when it is done, the draft the agent gets is the rewritten one
+        expect(draft).to_have_value(fixed, timeout=60_000)
+        expect(page.locator("#conv-status")).to_contain_text("llm", timeout=30_000)
+        browser.close()
+    streamed = [r for r in llm.chat_requests if r.body.get("stream")]
+    assert len(streamed) >= 3
