@@ -524,6 +524,12 @@ class Copilot:
         self._read_cache[conversation_id] = (len(turns), conversation)
         return conversation
 
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Forget a conversation: its turns are the only place the customer's words are kept unmasked."""
+        if not self.conversation_store.delete(conversation_id):
+            raise UnknownConversation(f"no conversation with id {conversation_id!r}")
+        self._read_cache.pop(conversation_id, None)
+
     def _live(self, conversation: Conversation) -> tuple[str, SuggestContext, LiveContext]:
         from copilot.conversation.reader import ledger_of
         from copilot.conversation.transcript import transcript

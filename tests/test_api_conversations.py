@@ -117,3 +117,11 @@ def test_turn_errors_keep_the_conversation_intact(api):
         assert r.status_code == 422 and r.json()["error"]["code"] == code
         assert "UTC offset" in r.text or code != "invalid_request" or "20000" in r.text.replace(",", "")
     assert httpx.get(f"{api}/v1/conversations/{conversation_id}").json()["turns"] == []
+
+
+def test_a_conversation_can_be_forgotten(api):
+    conversation_id = httpx.post(f"{api}/v1/conversations", json={}).json()["id"]
+    httpx.post(f"{api}/v1/conversations/{conversation_id}/messages", json={"role": "customer", "text": "My card was blocked at 13812345678."})
+    assert httpx.delete(f"{api}/v1/conversations/{conversation_id}").status_code == 204
+    assert httpx.get(f"{api}/v1/conversations/{conversation_id}").status_code == 404
+    assert httpx.delete(f"{api}/v1/conversations/{conversation_id}").json()["error"]["code"] == "unknown_conversation"

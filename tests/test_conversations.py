@@ -291,3 +291,15 @@ def test_reading_quality_on_the_unseen_conversations(copilot):
     scores = evaluate_conversations(copilot, files)
     below = {name: (getattr(scores, name), floor) for name, floor in floors.items() if getattr(scores, name) < floor}
     assert not below, f"below the floors: {below}\n" + "\n".join(scores.misses[:20])
+
+
+def test_a_forgotten_conversation_leaves_no_trace_in_the_file(copilot):
+    conversation = copilot.start_conversation(ConversationStart())
+    copilot.add_message(conversation.id, MessageIn(role="customer", text="Call me on 13812345678 about order ZX-771-QQ."))
+    copilot.add_message(conversation.id, MessageIn(role="agent", text="I'll call you back by 5 pm today."))
+    copilot.delete_conversation(conversation.id)
+    with pytest.raises(UnknownConversation):
+        copilot.conversation(conversation.id)
+    path = copilot.settings.conversations_path
+    on_disk = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    assert b"ZX-771-QQ" not in on_disk and b"13812345678" not in on_disk

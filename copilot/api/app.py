@@ -12,7 +12,7 @@ from typing import Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from copilot import __version__
@@ -254,6 +254,12 @@ def create_app(service: Copilot | None = None) -> FastAPI:
     def get_conversation(conversation_id: str, request: Request):
         """The turns, each customer turn's reading, the trend with alerts, and the commitments ledger."""
         return copilot.conversation(conversation_id)
+
+    @app.delete("/v1/conversations/{conversation_id}", status_code=204, tags=["conversations"])
+    def delete_conversation(conversation_id: str) -> Response:
+        """Forget the conversation and its turns (the audit log keeps only masked text)."""
+        copilot.delete_conversation(conversation_id)
+        return Response(status_code=204)
 
     @app.post("/v1/conversations/{conversation_id}/messages", response_model=MessageResponse, tags=["conversations"])
     def add_message(conversation_id: str, body: MessageIn, request: Request,

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 class SQLiteFile:
     MIGRATIONS: ClassVar[list[str]] = []
+    PRAGMAS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -25,6 +26,8 @@ class SQLiteFile:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
+            for pragma in self.PRAGMAS:
+                db.execute(f"PRAGMA {pragma}")
             self._local.db = db
         return db
 

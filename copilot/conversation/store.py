@@ -38,6 +38,7 @@ class ConversationExists(ValueError):
 
 class ConversationStore(SQLiteFile):
     MIGRATIONS = MIGRATIONS
+    PRAGMAS = ("secure_delete=ON",)  # a forgotten conversation's text is overwritten, not just unlinked
 
     def create(self, conversation_id: str, start: ConversationStart, client: str | None = None) -> datetime:
         created = datetime.now(UTC)
@@ -71,6 +72,20 @@ class ConversationStore(SQLiteFile):
         turns = [(i, role, text, datetime.fromisoformat(at)) for i, role, text, at in self._db().execute(
             "SELECT idx, role, text, at FROM turns WHERE conversation_id = ? ORDER BY idx", (conversation_id,))]
         return datetime.fromisoformat(row[0]), ConversationStart.model_validate(json.loads(row[1])), turns
+
+    def delete(self, conversation_id: str) -> bool:
+        """Remove a conversation and its turns (one transaction); False if there was none."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
+            gone = db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount
+            db.execute("COMMIT")
+        except Exception:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and the old pages leave the write-ahead log
+        return bool(gone)
 
     def turn_count(self, conversation_id: str) -> int:
         return self._db().execute("SELECT count(*) FROM turns WHERE conversation_id = ?", (conversation_id,)).fetchone()[0]
