@@ -499,16 +499,21 @@ class Copilot:
         self.conversation_store.create(conversation_id, start, client=client)
         return self.conversation(conversation_id)
 
-    def add_message(self, conversation_id: str, message: MessageIn) -> Conversation:
-        """Append a customer or agent turn; returns the conversation as it now reads."""
+    def add_message(self, conversation_id: str, message: MessageIn, *, client: str | None = None) -> Conversation:
+        """Append a customer or agent turn; returns the conversation as it now reads. An agent turn is what
+        was sent: its check goes to the audit log like any final text."""
         from datetime import UTC, datetime
 
         if not message.text.strip():
             raise ComplaintError(f"the {message.role} turn is empty: send the text that was said")
         if not self.conversation_store.exists(conversation_id):
             raise UnknownConversation(f"no conversation with id {conversation_id!r}: start one with POST /v1/conversations")
-        self.conversation_store.append(conversation_id, message, message.at or datetime.now(UTC))
-        return self.conversation(conversation_id)
+        index = self.conversation_store.append(conversation_id, message, message.at or datetime.now(UTC))
+        conversation = self.conversation(conversation_id)
+        turn = next((t for t in conversation.turns if t.index == index), None)
+        if turn is not None and turn.check is not None:
+            self.audit.record_check(turn.text, turn.check, final=True, client=client)
+        return conversation
 
     def conversation(self, conversation_id: str) -> Conversation:
         """The conversation with each turn read, the trend, alerts and the commitments ledger."""

@@ -272,9 +272,12 @@ def test_bad_conversation_input_gets_clear_errors_and_loses_nothing(copilot):
         copilot.start_conversation(ConversationStart(policy="nowhere/nothing"))
     copilot.add_message(conversation.id, MessageIn(role="customer", text="My refund from 3 November has not arrived."))
     assert [t.text for t in copilot.conversation(conversation.id).turns] == ["My refund from 3 November has not arrived."]
+    copilot.add_message(conversation.id, MessageIn(role="agent", text="That's the courier's fault, not ours."))
+    logged = copilot.audit.rows("checks")[-1]
+    assert logged["final"] == 1 and logged["verdict"] == "reject" and "courier" in logged["text"]
     # a fresh service on the same files sees the same conversation
     again = Copilot(copilot.settings).conversation(conversation.id)
-    assert len(again.turns) == 1 and again.turns[0].reading is not None
+    assert len(again.turns) == 2 and again.turns[0].reading is not None
 
 
 # ---------------------------------------------------------------- quality on conversations the code never saw

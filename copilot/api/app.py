@@ -266,7 +266,7 @@ def create_app(service: Copilot | None = None) -> FastAPI:
                     suggest: bool = Query(False, description="After a customer turn, also draft the next agent turn.")):
         """Add a customer or agent turn (with its time). An agent turn's promises go into the ledger."""
         try:
-            conversation = copilot.add_message(conversation_id, body)
+            conversation = copilot.add_message(conversation_id, body, client=request.state.client)
             suggestion = None
             if suggest and body.role == "customer":
                 suggestion = copilot.suggest_next(conversation_id, client=request.state.client)
