@@ -174,7 +174,12 @@ def test_rewrite_controls_on_a_draft(copilot, lang):
     shorter = copilot.rewrite(RewriteRequest(text=draft, control="shorter", conversation_id=conversation_id))
     assert len(shorter.text) < 0.8 * len(draft) and shorter.check.violations == [] and shorter.engine == "composer"
     assert all(s in draft for s in shorter.text.replace("。", "。\n").replace(". ", ".\n").splitlines() if s.strip())
-    assert "acknowledge" in shorter.check.moves_present
+    kept, had = set(shorter.check.moves_present), set(copilot.check(draft, lang).moves_present)
+    assert kept & {"acknowledge", "apologise"} and (kept & {"next_step", "follow_up"} or not had & {"next_step", "follow_up"})
+    from copilot.text.numbers import find_durations
+
+    times = {d.text for d in find_durations(draft, lang)}
+    assert not times or times & {d.text for d in find_durations(shorter.text, lang)}, "the promised time is kept"
 
     warmer = copilot.rewrite(RewriteRequest(text=draft, control="warmer", conversation_id=conversation_id))
     assert len(warmer.text) > len(draft) and draft in warmer.text and warmer.check.violations == []

@@ -37,6 +37,9 @@ _DEMAND = re.compile(
     r"赔|补偿|赔偿|要求|索赔|给我|退我|至少|compensat|want|demand|expect|owe|pay me|reimburse|at least|damages",
     re.IGNORECASE,
 )
+# Money asked back (a refund of what was paid or overcharged) is owed, not compensation demanded.
+_REFUND = re.compile(r"退|返还|refund|money back|charged|扣", re.IGNORECASE)
+_COMPENSATION_WORDS = re.compile(r"赔|补偿|compensat|damages|on top", re.IGNORECASE)
 _STOP = frozenset(["a", "an", "the", "my", "your", "our", "to", "of", "in", "on", "for", "at", "is", "was", "it", "me", "i", "not", "no", "and", "or", "with"])
 _ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 
@@ -198,11 +201,11 @@ class Analyzer:
                 order_ids.append(value)
         found = find_amounts(norm)
         amounts = [a.value for a in found]
-        demanded = [
-            a.value
-            for a in found
-            if _DEMAND.search(norm[max(0, a.start - 25) : a.end + 12])
-        ]
+        demanded = []
+        for a in found:
+            window = norm[max(0, a.start - 25) : a.end + 12]
+            if _DEMAND.search(window) and not (_REFUND.search(window) and not _COMPENSATION_WORDS.search(window)):
+                demanded.append(a.value)
         dates = [m.group(0) for m in _DATE.finditer(complaint)]
         durations = [d.text for d in find_durations(norm, "en" if language == "en" else "zh-Hans") if not d.immediate and d.hours >= 1]
         contacts = contacts_before

@@ -100,6 +100,7 @@ class Ledger(BaseModel):
 
     commitments: list[Commitment] = Field(default_factory=list)
     apologies_in_a_row: int = 0
+    agent_turns: int = Field(0, description="Agent turns so far: after the first, a reply continues a conversation.")
     now: datetime | None = Field(None, description="When the text being checked would be sent.")
 
     def current(self, kind: str) -> Commitment | None:

@@ -47,7 +47,8 @@ class ConversationReader:
                 turn.apology = "apologise" in turn.check.moves_present
                 turn.commitments = extract_commitments(text, lang, at=at, turn=index)
                 ledger = Ledger(commitments=ledger.commitments + turn.commitments,
-                                apologies_in_a_row=ledger.apologies_in_a_row + 1 if turn.apology else 0)
+                                apologies_in_a_row=ledger.apologies_in_a_row + 1 if turn.apology else 0,
+                                agent_turns=ledger.agent_turns + 1)
             conversation.turns.append(turn)
         conversation.commitments = ledger.commitments
         conversation.apologies_in_a_row = ledger.apologies_in_a_row
@@ -81,4 +82,6 @@ def turn_anger(text: str, analysis: Analysis) -> int:
 def ledger_of(conversation: Conversation, now: datetime | None = None) -> Ledger:
     """The ledger a new agent text is held to (sent at `now`, by default just after the last turn)."""
     last = conversation.turns[-1].at if conversation.turns else None
-    return Ledger(commitments=conversation.commitments, apologies_in_a_row=conversation.apologies_in_a_row, now=now or last)
+    agent_turns = sum(1 for t in conversation.turns if t.role == "agent")
+    return Ledger(commitments=conversation.commitments, apologies_in_a_row=conversation.apologies_in_a_row,
+                  agent_turns=agent_turns, now=now or last)

@@ -123,7 +123,9 @@ class Composer:
         moves: list[tuple[str, dict[str, str]]] = []
         needs = set(analysis.need_names)
         signals = set(analysis.signal_names)
-        if kind == "empathetic_reply":
+        if ledger is not None and ledger.agent_turns and kind in ("empathetic_reply", "compensation"):
+            moves = self._continuing(kind, analysis, category, level, lang, slots, ledger, promised)
+        elif kind == "empathetic_reply":
             if analysis.anger >= 3 and analysis.hard_type != "fox" and channel == "phone":
                 moves.append(("invite_venting", {}))
             moves.append(("acknowledge", slots))
@@ -157,16 +159,48 @@ class Composer:
         if ledger is not None:
             moves = self._keep_to_ledger(moves, ledger, promised, slots)
         sentences: list[str] = []
-        issue_said = False
+        issue_said = deadline_said = False
         for i, (move, fill) in enumerate(moves):
             if issue_said and "issue" in fill:
                 fill = fill | {"issue": SHORT_ISSUE[lang]}
             phrase = self._pick(lang, move, fill, seed + i, sentences)
+            if phrase and ledger is not None and deadline_said and slots["deadline"] in phrase:
+                continue  # in a conversation, the promised time is said once per reply
             if phrase:
                 sentences.append(phrase)
                 issue_said = issue_said or fill.get("issue", "") in phrase
+                deadline_said = deadline_said or slots["deadline"] in phrase
         joiner = " " if lang == "en" else ""
         return joiner.join(sentences)
+
+    def _continuing(
+        self, kind: DraftKind, analysis: Analysis, category: PolicyCategory | None, level: Level, lang: str,
+        slots: dict[str, str], ledger: Ledger, promised: str | None,
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Moves for a reply in the middle of a conversation: the case has been acknowledged already, so
+        answer the mood, keep the promises, and move the next step on, briefly."""
+        moves: list[tuple[str, dict[str, str]]] = []
+        if kind == "compensation":
+            offered = ledger.current("compensation")
+            if offered is not None and category is not None:
+                label = COMPENSATION_LABEL.get(category.compensation.type, COMPENSATION_LABEL["voucher"])[lang]
+                moves.append(("compensation_given", slots | {"remedy": self._remedy(offered.amount or 0, label, lang)}))
+                moves += [m for m in self._compensation_moves(analysis, category, level, lang, slots) if m[0] == "request_approval"]
+            else:
+                moves.append(("apologise", slots))
+                moves += self._compensation_moves(analysis, category, level, lang, slots)
+            moves.append(("follow_up", slots))
+            return moves
+        if analysis.anger >= 2:
+            moves.append(("empathise", slots))
+        moves.append(("apologise", slots))
+        if ledger.apologies_in_a_row < 2:  # the reassuring line that replaces a third apology already owns it
+            moves.append(("own", slots))
+        escalated = any(c.kind == "escalation" for c in ledger.commitments)
+        if "manager" in analysis.signal_names and level == "agent" and not escalated:
+            moves.append(("escalate", slots | {"approver": APPROVER["supervisor"][lang]}))
+        moves.append(("follow_up", slots) if promised else ("next_step", slots))
+        return moves
 
     @staticmethod
     def _promised_deadline(ledger: Ledger | None, lang: str) -> str | None:
