@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,28 @@ def serve_in_thread(app, seconds: float = 60):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     return server, thread, f"http://127.0.0.1:{port}"
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed: `apt-get install chromium` (.ci/run does this) to run the browser test",
+)
+
+
+@contextmanager
+def chromium_page(url: str, width: int = 420, height: int = 1400):
+    """A page of Debian's headless Chromium (a throwaway profile) opened at `url`."""
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
+        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=flags,
+                                                       viewport={"width": width, "height": height})
+        try:
+            page = browser.new_page()
+            page.goto(url, wait_until="load")
+            yield page
+        finally:
+            browser.close()

@@ -3,25 +3,16 @@ drafts, see a violation highlighted after typing a blaming sentence, send feedba
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from copilot.settings import PROJECT_ROOT
-from tests.conftest import serve_in_thread
+from tests.conftest import chromium_page, needs_chromium, serve_in_thread
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 COMPLAINT = "我的訂單 TW20251103-8812 已經晚了五天還沒到！！這是我第三次打來了，再不處理我就投訴到消保官，叫你們主管出來！"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="Debian's chromium is not installed: `apt-get install chromium` (.ci/run does this) to run the browser test",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +34,10 @@ def panel(kb_settings, tmp_path_factory):
 
 
 def test_agent_flow_in_headless_chromium(panel):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, settings = panel
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS,
-                                                       viewport={"width": 420, "height": 1400})
-        page = browser.new_page()
-        page.goto(url, wait_until="load")
+    with chromium_page(url) as page:
         page.locator("#complaint textarea").wait_for(timeout=60_000)
         page.locator("#complaint textarea").fill(COMPLAINT)
         page.locator("#draft").click()
@@ -74,7 +61,6 @@ def test_agent_flow_in_headless_chromium(panel):
         page.locator("#ui-language").get_by_label("English").check()
         expect(page.get_by_role("tab", name="Suggest")).to_be_visible(timeout=10_000)
         page.screenshot(path=str(PROJECT_ROOT / "docs" / "panel.png"), full_page=True)
-        browser.close()
 
     db = sqlite3.connect(settings.audit_path)
     useful, draft_kind = db.execute("SELECT useful, draft_kind FROM feedback").fetchone()

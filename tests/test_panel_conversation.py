@@ -6,29 +6,19 @@ in the other script and asks for the escalation brief. Plus the sparkline's SVG,
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from copilot.settings import PROJECT_ROOT
 from copilot.ui.panel import md_text
 from copilot.ui.sparkline import sparkline
-from tests.conftest import serve_in_thread
+from tests.conftest import chromium_page, needs_chromium, serve_in_thread
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 FIRST = "我的訂單 TW20251103-8812 已經晚了五天還沒到！！到底什麼時候才會送到？"
 PROMISE = "非常抱歉讓您久等了，我會在今天下午五點前回電給您。"
 MANAGER = "叫你們主管出來！"
 OTHER_DEADLINE = "我會在24小時內回覆您。"
 
-needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="Debian's chromium is not installed: `apt-get install chromium` (.ci/run does this) to run the browser test",
-)
 
 
 def test_sparkline_has_a_polyline_and_one_circle_per_point():
@@ -70,7 +60,7 @@ def panel(kb_settings, tmp_path_factory):
 @needs_chromium
 def test_conversation_tab_follows_a_live_conversation(panel):
     import httpx
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from copilot.text.script import convert_script
 
@@ -86,11 +76,7 @@ def test_conversation_tab_follows_a_live_conversation(panel):
 
     say("customer", FIRST, "2026-11-20T09:02:11+08:00")
 
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS,
-                                                       viewport={"width": 420, "height": 1400})
-        page = browser.new_page()
-        page.goto(f"{url}/?conversation={cid}", wait_until="load")
+    with chromium_page(f"{url}/?conversation={cid}") as page:
 
         # opened on the conversation: the first turn is shown and drafts are written for it
         transcript = page.locator("#transcript")
@@ -169,7 +155,6 @@ def test_conversation_tab_follows_a_live_conversation(panel):
         page.locator("#follow").click()
         expect(transcript).to_contain_text("no-such-conversation", timeout=15_000)
         expect(draft).to_have_value("")
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +185,7 @@ def llm_panel(kb_settings, tmp_path_factory):
 @needs_chromium
 def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they_are_written(llm_panel):
     import httpx
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from tests.llm_server import reply, reply_json
 
@@ -216,11 +201,7 @@ def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they
     cid = api.post("/v1/conversations", json={"channel": "chat"}).json()["id"]
     api.post(f"/v1/conversations/{cid}/messages", json={"role": "customer", "text": FIRST, "at": "2026-11-20T09:02:11+08:00"})
 
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=FLAGS,
-                                                       viewport={"width": 420, "height": 1400})
-        page = browser.new_page()
-        page.goto(f"{url}/?conversation={cid}", wait_until="load")
+    with chromium_page(f"{url}/?conversation={cid}") as page:
         draft = page.locator("#conv-draft-empathetic_reply textarea")
         marks = page.locator("#conv-marks-empathetic_reply")
         # while the model is still writing, the blaming sentence is already marked
@@ -229,6 +210,5 @@ def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they
         # when it is done, the draft the agent gets is the rewritten one
         expect(draft).to_have_value(fixed, timeout=60_000)
         expect(page.locator("#conv-status")).to_contain_text("llm", timeout=30_000)
-        browser.close()
     streamed = [r for r in llm.chat_requests if r.body.get("stream")]
     assert len(streamed) >= 3
