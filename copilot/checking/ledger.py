@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.checking.policy_check import _APPROVAL, _COMPENSATION, _ENTITLEMENT, frame_of
+from copilot.checking.policy_check import APPROVAL_WORDS, COMPENSATION_WORDS, ENTITLEMENT_WORDS, frame_of
 from copilot.text.numbers import cn_to_number, find_amounts, find_durations
 from copilot.text.sentences import sentence_bounds
 
@@ -288,9 +288,9 @@ def _opens_with_time(clause: str, key: str, language: str) -> bool:
 
 
 def _kind_of(clause: str, key: str, language: str) -> CommitmentKind | None:
-    if _SENIOR[key].search(clause) and (_APPROVAL[key].search(clause) or _TRANSFER[key].search(clause)):
+    if _SENIOR[key].search(clause) and (APPROVAL_WORDS[key].search(clause) or _TRANSFER[key].search(clause)):
         return "escalation"
-    if _COMPENSATION[key].search(clause) and find_amounts(clause) and not _ENTITLEMENT[key].search(clause):
+    if COMPENSATION_WORDS[key].search(clause) and find_amounts(clause) and not ENTITLEMENT_WORDS[key].search(clause):
         return "compensation"
     frame = frame_of(clause, language)
     return _KIND_OF_FRAME.get(frame) if frame else None  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from copilot.knowledge.policies import Level, PolicyCategory
 from copilot.text.numbers import find_amounts, find_durations
 
 # Sentences about goodwill compensation (refunding what was paid is a remedy, not compensation).
-_COMPENSATION = {
+COMPENSATION_WORDS = {
     "zh": re.compile(r"补偿|赔偿|赔付|补贴|优惠券|代金券|折价券|礼券|购物金|购物券|红包|积分|抵扣|减免|免收|免除|豁免|返现|现金|额外|心意|慰问|credit|折扣"),
     "en": re.compile(
         r"compensat|voucher|coupon|credit|goodwill|gesture|discount|waive|points|cash|bonus|extra|make up for|on us",
@@ -17,12 +17,12 @@ _COMPENSATION = {
     ),
 }
 # Money the customer is owed anyway (a refund of what they paid, an overcharge returned) is not goodwill.
-_ENTITLEMENT = {
+ENTITLEMENT_WORDS = {
     "zh": re.compile(r"退回|退款|退还|返还|货款|全额|多扣|多收|退给|退到"),
     "en": re.compile(r"refund|back (in|to|on)|owed|overcharg|returned|full (amount|price)|entitled", re.IGNORECASE),
 }
 # ... unless the agent says they will ask someone with the authority.
-_APPROVAL = {
+APPROVAL_WORDS = {
     "zh": re.compile(r"申请|请示|报批|审批|批准|核准|向(我的|我们的)?(主管|经理|上级|领导)|请(主管|经理|上级)|争取"),
     "en": re.compile(
         r"\b(request|ask|apply|seek|get)\w*\b.{0,40}\b(approv|authori[sz]|sign[- ]off)|approval|"
@@ -82,14 +82,14 @@ def check_amounts(
     breaches = []
     for start, end in sentences:
         sentence = norm_text[start:end]
-        if not _COMPENSATION[key].search(sentence) or _APPROVAL[key].search(sentence):
+        if not COMPENSATION_WORDS[key].search(sentence) or APPROVAL_WORDS[key].search(sentence):
             continue
         for amount in find_amounts(sentence):
             # judge the amount by its own clause: "1,280 元貨款全額退回，另外再送您 30 元購物金"
             before = [m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, amount.start)]
             after = _CLAUSE_BREAK.search(sentence, amount.end)
             clause = sentence[before[-1] if before else 0 : after.start() if after else len(sentence)]
-            if _ENTITLEMENT[key].search(clause) or not _COMPENSATION[key].search(clause):
+            if ENTITLEMENT_WORDS[key].search(clause) or not COMPENSATION_WORDS[key].search(clause):
                 continue
             if amount.value > limit:
                 approver = category.approver_for(amount.value) or "manager"
