@@ -542,13 +542,15 @@ class Copilot:
         customer = conversation.customer_turns
         if not customer:
             raise ComplaintError("the conversation has no customer turn yet: add the customer's message first")
-        complaint = "\n".join(t.text for t in customer)
+        complaint = conversation.customer_text
         start = conversation.start
         context = SuggestContext(channel=start.channel, contacts_before=start.contacts_before, level=start.level,
                                  language=conversation.language, policy=start.policy or conversation.policy)
         from copilot.drafting.llm import LLMEngine
 
-        text = transcript(conversation, LLMEngine.count_tokens, self.settings.conversation_tokens, self.settings.conversation_turns)
+        # only the LLM reads the transcript; the composer works from the analysis and the ledger
+        text = "" if self.llm is None else transcript(
+            conversation, LLMEngine.count_tokens, self.settings.conversation_tokens, self.settings.conversation_turns)
         last = customer[-1].reading
         # the first turn says what the case is about, the latest what the customer wants now; searching with the
         # whole conversation would cost an embedding of every turn and blur both
@@ -566,12 +568,11 @@ class Copilot:
 
     def check_turn(self, conversation_id: str, text: str, language: str | None = None) -> CheckResult:
         """Check text the agent is about to send in a conversation: the rules, the policy and the ledger."""
-        conversation = self.conversation(conversation_id)
         from copilot.conversation.reader import ledger_of
 
-        complaint = "\n".join(t.text for t in conversation.customer_turns) or None
-        return self.check(text, language or conversation.language, complaint=complaint, level=conversation.start.level,
-                          policy=conversation.policy, ledger=ledger_of(conversation))
+        conversation = self.conversation(conversation_id)
+        return self.check(text, language or conversation.language, complaint=conversation.customer_text or None,
+                          level=conversation.start.level, policy=conversation.policy, ledger=ledger_of(conversation))
 
     @cached_property
     def rewriter(self):
@@ -587,7 +588,7 @@ class Copilot:
         composer does length, warmth, register, plain words and script, and says when a control needs the LLM.
         Raises RewriteUnavailable for what cannot be done, CheckError for text that cannot be checked."""
         from copilot.checking import CheckError
-        from copilot.drafting.rewrite import RewriteResult
+        from copilot.drafting.rewrite import RewriteResult, script_target
         from copilot.text import detect_language
 
         text = request.text
@@ -597,8 +598,7 @@ class Copilot:
         lang = lang if lang in ("zh-Hant", "zh-Hans", "en") else "en"
         target = lang
         if request.control == "script":
-            target = request.target if request.target in ("zh-Hant", "zh-Hans") and request.target != lang else (
-                "zh-Hans" if lang == "zh-Hant" else "zh-Hant")
+            target = script_target(lang, request.target)
         elif request.control == "language":
             if request.target is None or request.target == lang:
                 from copilot.drafting.rewrite import RewriteUnavailable
@@ -611,7 +611,7 @@ class Copilot:
 
             conversation = self.conversation(request.conversation_id)
             ledger, policy, level = ledger_of(conversation), policy or conversation.policy, conversation.start.level
-            complaint = "\n".join(t.text for t in conversation.customer_turns) or None
+            complaint = conversation.customer_text or None
         notices: list[str] = []
         out, engine_name = None, "composer"
         if self.llm is not None and request.control != "script":

@@ -96,6 +96,11 @@ class Conversation(BaseModel):
     def customer_turns(self) -> list[Turn]:
         return [t for t in self.turns if t.role == "customer"]
 
+    @property
+    def customer_text(self) -> str:
+        """Everything the customer said, one turn per line: the complaint as a whole."""
+        return "\n".join(t.text for t in self.customer_turns)
+
 
 class BriefSection(BaseModel):
     key: str

@@ -27,6 +27,13 @@ CONTROLS: tuple[str, ...] = Control.__args__  # type: ignore[attr-defined]
 _APOLOGY = re.compile(r"sorry|apolog|抱歉|對不起|对不起|道歉|不好意思|歉意", re.IGNORECASE)
 
 
+def script_target(lang: str, target: str | None) -> str:
+    """The script a switch goes to: `target` if it is the other Chinese script, else the other one."""
+    if target in ("zh-Hant", "zh-Hans") and target != lang:
+        return target
+    return "zh-Hans" if lang == "zh-Hant" else "zh-Hant"
+
+
 class RewriteRequest(BaseModel):
     text: str = Field(max_length=20_000, description="The draft or the agent's own text.")
     control: Control
@@ -100,8 +107,7 @@ class Rewriter:
     def switch_script(text: str, lang: str, target: str | None) -> tuple[str, list[str]]:
         if lang == "en":
             raise RewriteUnavailable("switching script applies to Chinese text; this text is in English")
-        target = target if target in ("zh-Hant", "zh-Hans") and target != lang else ("zh-Hans" if lang == "zh-Hant" else "zh-Hant")
-        return convert_script(text, target), []
+        return convert_script(text, script_target(lang, target)), []
 
     def shorter(self, text: str, lang: str) -> str:
         """Keep the sentences that carry the most (time, amount, next step, first apology and acknowledgement)."""
