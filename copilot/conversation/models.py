@@ -119,9 +119,3 @@ class Brief(BaseModel):
     opening_line: str
     citations: list[dict] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
-
-    def as_text(self) -> str:
-        lines = [self.title, ""]
-        for section in self.sections:
-            lines += [f"{section.title}: {section.text}"]
-        return "\n".join(lines)
