@@ -81,6 +81,7 @@ def test_conversation_tab_follows_a_live_conversation(panel):
         # opened on the conversation: the first turn is shown and drafts are written for it
         transcript = page.locator("#transcript")
         expect(transcript).to_contain_text("TW20251103-8812", timeout=60_000)
+        expect(transcript).to_contain_text("需求：盡快解決")  # needs per customer turn, beside the anger
         expect(page.locator("#conversation-id").get_by_role("textbox")).to_have_value(cid)
         draft = page.locator("#conv-draft-empathetic_reply textarea")
         status = page.locator("#conv-status")

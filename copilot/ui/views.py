@@ -36,6 +36,8 @@ def render_transcript(conversation: Conversation, labels: dict[str, str]) -> str
         meta = [f"{turn.at:%H:%M}"]
         if turn.reading is not None:
             meta.append(f"{labels['anger']} {turn.reading.anger}/3")
+            if turn.reading.needs:
+                meta.append(f"{labels['needs']}{labels['colon']}" + ", ".join(labels.get(f"need_{n}", n) for n in turn.reading.needs))
         if turn.check is not None and turn.check.violations:
             names = dict.fromkeys(v.name for v in turn.check.violations)
             meta.append(f"⚠ {labels['flagged_turn']}{labels['colon']}" + ", ".join(md_text(n) for n in names))
@@ -48,7 +50,8 @@ def render_trend(conversation: Conversation, labels: dict[str, str]) -> str:
     if not points:
         return ""
     values = [p.anger for p in points]
-    tips = [f"{labels['turn_n'].format(n=p.turn + 1)}{labels['colon']}{labels['anger']} {p.anger}/3" for p in points]
+    tips = [f"{labels['turn_n'].format(n=p.turn + 1)}{labels['colon']}{labels['anger']} {p.anger}/3"
+            + (f", {', '.join(labels.get(f'need_{n}', n) for n in p.needs)}" if p.needs else "") for p in points]
     direction = conversation.trend.direction
     colour = {"escalating": "#dc2626", "calming": "#16a34a"}.get(direction, "inherit")
     word = labels.get(f"direction_{direction}", direction)
