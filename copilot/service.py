@@ -70,6 +70,11 @@ class _Plan:
     def ledger(self) -> Ledger | None:
         return self.live.ledger if self.live else None
 
+    @property
+    def prompt_text(self) -> str:
+        """What the LLM is shown as the complaint: a conversation's transcript, else the complaint itself."""
+        return self.live.transcript if self.live else self.text
+
 
 class Copilot:
     """Owns the pipeline: knowledge -> retrieval -> analysis -> drafting -> checking."""
@@ -201,7 +206,7 @@ class Copilot:
         llm_texts: dict[str, tuple[str, list[Passage]]] = {}
         pii: dict[str, str] = {}
         if self.llm is not None:
-            llm_texts, pii = self._llm_texts(self.llm, plan.text, plan.analysis, plan.category, context, plan.passages, plan.notices, live)
+            llm_texts, pii = self._llm_texts(self.llm, plan)
         drafts = []
         for kind in DRAFT_KINDS:
             if kind in llm_texts:
@@ -307,7 +312,7 @@ class Copilot:
             yield StreamEvent(type="start", message=plan.lang)
             t = time.perf_counter()
             drafts = []
-            masked, mapping = mask_with_map(live.transcript if live else plan.text)
+            masked, mapping = mask_with_map(plan.prompt_text)
             check_args = {"complaint": plan.text, "level": context.level, "policy": plan.category, "ledger": plan.ledger}
             for kind in DRAFT_KINDS:
                 engine_name, body = "composer", None
@@ -347,15 +352,16 @@ class Copilot:
 
         return events()
 
-    def _llm_texts(self, engine, text, analysis, category, context, passages, notices, live=None) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
+    def _llm_texts(self, engine, plan: _Plan) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
         """The LLM's three drafts with the passages they cite; {} (and a notice) when the LLM fails."""
         from copilot.drafting.llm import LLMError
         from copilot.drafting.llm_drafter import in_script, llm_drafts
 
+        analysis, notices = plan.analysis, plan.notices
         # personal data never leaves for the LLM: placeholders go out, the originals come back in the drafts
-        masked, mapping = mask_with_map(live.transcript if live else text)
+        masked, mapping = mask_with_map(plan.prompt_text)
         try:
-            out, labelled = llm_drafts(engine, masked, analysis, category, context.level, passages, live.ledger if live else None)
+            out, labelled = llm_drafts(engine, masked, analysis, plan.category, plan.context.level, plan.passages, plan.ledger)
         except LLMError as exc:
             self.metrics["llm_fallbacks"] += 1
             notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the drafts")
