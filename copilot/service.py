@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
+from copilot.analysis.classifier import (
+    ComplaintClassifier,
+    example_query_text,
+    load_classifier_settings,
+    load_examples,
+    load_vectors,
+    save_vectors,
+    vectors_path,
+)
 from copilot.analysis.models import Analysis
+from copilot.analysis.topic import ReadingLexicon, load_aspects
 from copilot.audit import Feedback
 from copilot.checking import Checker, CheckResult, Fixer, FixResult
 from copilot.checking.ledger import Ledger
 from copilot.conversation.models import Brief, Conversation, ConversationStart, MessageIn
-from copilot.drafting.models import LiveContext, SuggestContext, Suggestion
+from copilot.drafting.citations import GUIDANCE_QUERIES, unique
+from copilot.drafting.composer import Composer
+from copilot.drafting.models import DRAFT_KINDS, DraftRequest, LiveContext, SuggestContext, Suggestion
+from copilot.drafting.pipeline import DraftingPipeline, Plan
+from copilot.drafting.replybook import load_replybook
 from copilot.drafting.rewrite import RewriteRequest, RewriteResult
+from copilot.drafting.streaming import StreamEvent
 from copilot.knowledge.loader import SourceError, load_folder
 from copilot.knowledge.phrasebook import Phrasebook, load_phrasebook
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory, load_policies
@@ -27,10 +43,14 @@ from copilot.retrieval import (
     SearchFilters,
     StoreUnavailable,
 )
+from copilot.retrieval.embeddings import embedder_slug
 from copilot.retrieval.index import ProgressFn
+from copilot.retrieval.lexical import normalise
 from copilot.settings import Settings, get_settings
+from copilot.text.language import script_is_ambiguous
 
 BUILTIN_SOURCE = "builtin:knowledge"
+_INVISIBLE = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\u00ad")
 
 
 class ComplaintError(ValueError):
@@ -48,32 +68,6 @@ class UnknownConversation(LookupError):
 def _guidance_lang(lang: str) -> str:
     # guidance ships in Traditional Chinese and English; Simplified queries match it after T-to-S
     return "en" if lang == "en" else "zh-Hant"
-
-
-@dataclass
-class _Plan:
-    """A suggestion in the making: what drafting needs once the complaint is read and the passages found."""
-
-    text: str
-    context: SuggestContext
-    live: LiveContext | None
-    analysis: Analysis
-    category: PolicyCategory | None
-    lang: str
-    passages: list[Passage]
-    by_kind: dict[str, list[Passage]]
-    notices: list[str]
-    timings: dict[str, float]
-    started: float
-
-    @property
-    def ledger(self) -> Ledger | None:
-        return self.live.ledger if self.live else None
-
-    @property
-    def prompt_text(self) -> str:
-        """What the LLM is shown as the complaint: a conversation's transcript, else the complaint itself."""
-        return self.live.transcript if self.live else self.text
 
 
 class Copilot:
@@ -109,12 +103,45 @@ class Copilot:
         return Fixer(self.checker, self.phrasebook)
 
     @cached_property
+    def reading(self) -> ReadingLexicon:
+        folder = self.settings.knowledge_dir / "analysis"
+        return ReadingLexicon(folder / "reading.yaml", load_aspects(folder / "aspects.yaml"))
+
+    @cached_property
+    def classifier(self) -> ComplaintClassifier:
+        """Policy category and problem type by the nearest labelled examples (dense vectors when the index
+        has them, lexical neighbours otherwise)."""
+        folder = self.settings.knowledge_dir / "analysis"
+        return ComplaintClassifier(load_examples(folder / "examples"), self.policies,
+                                   load_classifier_settings(folder / "classifier.yaml"), self._example_vectors())
+
+    def _example_vectors(self) -> dict[str, np.ndarray]:
+        try:
+            embedder = self.index.embedder
+        except (IndexMissing, StoreUnavailable):
+            return {}
+        if embedder is None:
+            return {}
+        slug = embedder_slug(embedder)
+        shipped = load_vectors(self.settings.knowledge_dir / "analysis" / "examples" / f"vectors-{slug}.npz")
+        return shipped | load_vectors(vectors_path(self.settings.data_dir, slug))
+
+    def _vector_of(self, text: str) -> list[float] | None:
+        """The complaint's query vector, the very one retrieval computes for it (cached by the embedder)."""
+        if not self.classifier.dense:
+            return None
+        try:
+            embedder = self.index.embedder
+            return embedder.get_query_embedding(normalise(example_query_text(text))) if embedder is not None else None
+        except (IndexMissing, StoreUnavailable):
+            return None
+
+    @cached_property
     def analyzer(self):
         from copilot.analysis import Analyzer
 
-        return Analyzer(
-            self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies, domain_fallback=self._policy_by_retrieval
-        )
+        return Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies,
+                        classifier=self.classifier, reading=self.reading, vector_of=self._vector_of)
 
     def _policy_passages(self, text: str, category: PolicyCategory, lang: str) -> list[Passage]:
         """Passages of the policy that applies, the section about this category first."""
@@ -122,20 +149,6 @@ class Copilot:
         hits = self.search_knowledge(f"{name} {text[:600]}", k=5, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
         own = [h for h in hits if any(n and n in h.section for n in category.names.values())]
         return (own + [h for h in hits if h not in own])[:2]
-
-    def _policy_by_retrieval(self, text: str) -> tuple[str, str] | None:
-        """The policy category whose passage best matches the complaint (None without an index)."""
-        try:
-            hits = self.search_knowledge(text[:1500], k=1, filters=SearchFilters(kind=["policy"]))
-        except (IndexMissing, StoreUnavailable, ValueError):
-            return None
-        if not hits:
-            return None
-        hit = hits[0]
-        for category in self.policies.categories(hit.domain):
-            if any(name and name in hit.section for name in category.names.values()):
-                return category.domain, category.id
-        return None
 
     @cached_property
     def llm(self):
@@ -147,10 +160,19 @@ class Copilot:
         return LLMEngine(self.settings)
 
     @cached_property
-    def composer(self):
-        from copilot.drafting import Composer
+    def composer(self) -> Composer:
+        replies = load_replybook(self.settings.knowledge_dir / "drafting")
+        return Composer(replies, self.phrasebook, is_clean=lambda text, lang: not self.checker.check(text, lang).violations)
 
-        return Composer(self.phrasebook, is_clean=lambda text, lang: not self.checker.check(text, lang).violations)
+    @cached_property
+    def drafting(self) -> DraftingPipeline:
+        return DraftingPipeline(
+            self.composer,
+            check=lambda text, r: self.check(text, r.analysis.reply_language, complaint=r.complaint, level=r.level,
+                                             policy=r.category, ledger=r.ledger),
+            fix=lambda text, r: self.fix(text, r.analysis.reply_language, complaint=r.complaint, level=r.level,
+                                         policy=r.category, ledger=r.ledger),
+            llm=self.llm, metrics=self.metrics)
 
     @cached_property
     def audit(self):
@@ -161,115 +183,93 @@ class Copilot:
     # ---------------------------------------------------------------- suggesting
 
     def analyze(self, complaint: str, context: SuggestContext | None = None) -> Analysis:
-        """Read a complaint (language, needs, anger, type, escalation, category, facts)."""
-        text, notices = self._prepare(complaint)
+        """Read a complaint (language, needs, anger, type, escalation, what it is about, facts)."""
+        text = self._prepare(complaint)
         analysis = self.analyzer.analyze(text, (context or SuggestContext()).contacts_before)
-        analysis.notices = notices + analysis.notices
+        self._settle_script(analysis, text, context or SuggestContext())
         return analysis
 
     def _settle_script(self, analysis: Analysis, text: str, context: SuggestContext) -> None:
         """A Chinese complaint written only with characters common to both scripts gets the CRM's
         language, or the configured default script."""
-        from copilot.text.language import script_is_ambiguous
-
         if context.language and (context.language == "en") == (analysis.language == "en"):
-            analysis.reply_language = context.language
+            self.analyzer.set_reply_language(analysis, context.language, text)
         elif analysis.language in ("zh-Hant", "zh-Hans") and script_is_ambiguous(text):
-            analysis.reply_language = self.settings.default_chinese_script
+            self.analyzer.set_reply_language(analysis, self.settings.default_chinese_script, text)
             analysis.notices.append(f"the script cannot be told from the text: replying in {analysis.reply_language}")
 
-    def _prepare(self, complaint: str) -> tuple[str, list[str]]:
-        if not isinstance(complaint, str) or not complaint.strip():
+    def _prepare(self, complaint: str) -> str:
+        if not isinstance(complaint, str) or not complaint.translate(_INVISIBLE).strip():
             raise ComplaintError("the complaint is empty: paste the customer's message")
         limit = self.settings.max_complaint_chars
-        if len(complaint) <= limit:
-            return complaint, []
-        head, tail = complaint[: limit * 3 // 4], complaint[-(limit // 4) :]
-        note = (
-            f"the complaint is {len(complaint):,} characters; the start and the end ({limit:,} in all) were read, "
-            "the middle was left out"
-        )
-        return f"{head}\n…\n{tail}", [note]
+        if len(complaint) > limit:
+            raise ComplaintError(
+                f"the complaint is {len(complaint):,} characters, over the limit of {limit:,} "
+                "(COPILOT_MAX_COMPLAINT_CHARS): paste the part that says what happened"
+            )
+        return complaint
 
     def suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None) -> Suggestion:
         """Analyse, retrieve, draft three texts, check each and fix what the checker flags; log it."""
         context = context or SuggestContext()
-        suggestion = self._suggest(complaint, context)
+        suggestion = self.drafting.drain(self.drafting.run(self._plan(complaint, context, None)))
         self.audit.record_suggestion(suggestion, complaint, context, client=client)
         return suggestion
 
-    def _suggest(self, complaint: str, context: SuggestContext, live: LiveContext | None = None) -> Suggestion:
-        from copilot.drafting import DRAFT_KINDS
+    def stream_suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None) -> Iterator[StreamEvent]:
+        """Like `suggest`, as events: each draft as it is written (token by token with an LLM, sentence by
+        sentence from the composer), the checker's findings as each sentence completes, each finished draft,
+        then the whole suggestion."""
+        context = context or SuggestContext()
+        return self._logged(self._plan(complaint, context, None), complaint, context, client)
 
-        plan = self._plan(complaint, context, live)
-        t = time.perf_counter()
-        llm_texts: dict[str, tuple[str, list[Passage]]] = {}
-        pii: dict[str, str] = {}
-        if self.llm is not None:
-            llm_texts, pii = self._llm_texts(self.llm, plan)
-        drafts = []
-        for kind in DRAFT_KINDS:
-            if kind in llm_texts:
-                body, cited = llm_texts[kind]
-                drafts.append(self._finish(kind, body, "llm", cited or plan.by_kind[kind], plan, pii))
-            else:
-                drafts.append(self._finish(kind, self._compose(kind, plan), "composer", plan.by_kind[kind], plan))
-        plan.timings["drafting"] = (time.perf_counter() - t) * 1000
-        return self._assemble(plan, drafts)
+    def stream_next(self, conversation_id: str, *, client: str | None = None) -> Iterator[StreamEvent]:
+        """`suggest_next` as a stream of events (see `stream_suggest`)."""
+        complaint, context, live = self._live(self.conversation(conversation_id))
+        return self._logged(self._plan(complaint, context, live), complaint, context, client)
 
-    def _compose(self, kind: str, plan: _Plan) -> str:
-        context = plan.context
-        return self.composer.compose(kind, plan.text, plan.analysis, plan.category, context.level, context.channel,  # type: ignore[arg-type]
-                                     ledger=plan.ledger)
+    def _logged(self, plan: Plan, complaint: str, context: SuggestContext, client: str | None) -> Iterator[StreamEvent]:
+        # the plan is made before the first event, so errors in the complaint surface at once
+        for event in self.drafting.run(plan, live=True):
+            if event.type == "done" and event.suggestion is not None:
+                self.audit.record_suggestion(event.suggestion, complaint, context, client=client)
+            yield event
 
-    def _assemble(self, plan: _Plan, drafts: list) -> Suggestion:
-        self.metrics["suggestions"] += 1
-        plan.timings["total"] = (time.perf_counter() - plan.started) * 1000
-        return Suggestion(
-            analysis=plan.analysis,
-            passages=plan.passages,
-            drafts=drafts,
-            engine="llm" if self.llm is not None else "composer",
-            notices=plan.notices,
-            timings_ms={k: round(v, 1) for k, v in plan.timings.items()},
-            policy=plan.category.key if plan.category else None,
-            conversation_id=plan.live.conversation_id if plan.live else None,
-        )
-
-    def _plan(self, complaint: str, context: SuggestContext, live: LiveContext | None) -> _Plan:
+    def _plan(self, complaint: str, context: SuggestContext, live: LiveContext | None) -> Plan:
         """Everything before drafting: the analysis (refined by the LLM if there is one) and the passages."""
-        from copilot.drafting import DRAFT_KINDS
-        from copilot.drafting.citations import GUIDANCE_QUERIES, unique
-
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        text, notices = self._prepare(complaint)
+        plan = Plan(request=DraftRequest(complaint="", analysis=Analysis(language="en", reply_language="en")))
+        text = self._prepare(complaint)
         analysis = self.analyzer.analyze(text, context.contacts_before)
-        analysis.notices = notices + analysis.notices
         self._settle_script(analysis, text, context)
         if live is not None:
             analysis.anger = live.anger  # the reply answers the customer's latest turn
-        engine = self.llm
-        if engine is not None:
+        if self.llm is not None and not analysis.contentless:
             from copilot.drafting.llm import LLMError
             from copilot.drafting.llm_drafter import refine_analysis
 
             try:
-                analysis = refine_analysis(engine, mask_with_map(text)[0], analysis, self.policies)
+                analysis = refine_analysis(self.llm, mask_with_map(text)[0], analysis, self.policies)
             except LLMError as exc:
-                notices.append(f"the LLM could not refine the analysis ({exc.reason}); the rules' reading is used")
-        timings["analysis"] = (time.perf_counter() - started) * 1000
-        lang = analysis.reply_language
+                plan.notices.append(f"the LLM could not refine the analysis ({exc.reason}); the rules' reading is used")
+        plan.timings["analysis"] = (time.perf_counter() - plan.started) * 1000
         category = self.policies.category(context.policy) if context.policy else None
         if category is None and analysis.category is not None:
-            category = self.policies.category(f"{analysis.category.domain}/{analysis.category.category}")
+            category = self.policies.category(analysis.category.key)
         if analysis.injection:
-            notices.append("the complaint contains instructions aimed at the assistant; they were treated as text")
+            plan.notices.append("the complaint contains instructions aimed at the assistant; they were treated as text")
+        channel = context.channel if context.channel in ("chat", "email", "phone", "social") else "chat"
+        plan.request = DraftRequest(complaint=text, analysis=analysis, category=category, level=context.level,
+                                    channel=channel, ledger=live.ledger if live else None)  # type: ignore[arg-type]
+        plan.prompt_text = live.transcript if live is not None else text
+        plan.conversation_id = live.conversation_id if live is not None else None
+        if not analysis.contentless:
+            self._retrieve(plan, live.query if live is not None and live.query else text)
+        return plan
 
-        t = time.perf_counter()
-        passages: list[Passage] = []
-        by_kind: dict[str, list[Passage]] = {k: [] for k in DRAFT_KINDS}
-        query = live.query if live is not None and live.query else text
+    def _retrieve(self, plan: Plan, query: str) -> None:
+        """The guidance for the case and for each draft, and the policy's own passages."""
+        started = time.perf_counter()
+        lang, category = plan.request.analysis.reply_language, plan.request.category
         try:
             case = self.search_knowledge(query[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
             policy_hits = self._policy_passages(query, category, lang) if category is not None else []
@@ -277,139 +277,18 @@ class Copilot:
                 targeted = self.search_knowledge(
                     GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])
                 )
-                by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
-            passages = unique(case + policy_hits + [p for ps in by_kind.values() for p in ps])
+                plan.by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
+            passages = unique(case + policy_hits + [p for ps in plan.by_kind.values() for p in ps])
             # a knowledge passage is data too: one that carries instructions is left out and reported
             tainted = {p.chunk_id for p in passages if self.analyzer.injection_in(p.text)}
             if tainted:
-                notices.append(f"{len(tainted)} knowledge passage(s) contain instructions aimed at the assistant; they were left out")
+                plan.notices.append(f"{len(tainted)} knowledge passage(s) contain instructions aimed at the assistant; they were left out")
                 passages = [p for p in passages if p.chunk_id not in tainted]
-                by_kind = {k: [p for p in ps if p.chunk_id not in tainted] for k, ps in by_kind.items()}
+                plan.by_kind = {k: [p for p in ps if p.chunk_id not in tainted] for k, ps in plan.by_kind.items()}
+            plan.passages = passages
         except (IndexMissing, StoreUnavailable) as exc:
-            notices.append(f"no knowledge passages: {exc}")
-        timings["retrieval"] = (time.perf_counter() - t) * 1000
-        return _Plan(text, context, live, analysis, category, lang, passages, by_kind, notices, timings, started)
-
-    # ---------------------------------------------------------------- streaming
-
-    def stream_suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None):
-        """Like `suggest`, as events: each draft token by token (LLM) or sentence by sentence (composer), the
-        checker's findings as each sentence completes, each finished draft, then the whole suggestion."""
-        return self._stream(complaint, context or SuggestContext(), None, client)
-
-    def stream_next(self, conversation_id: str, *, client: str | None = None):
-        """`suggest_next` as a stream of events (see `stream_suggest`)."""
-        complaint, context, live = self._live(self.conversation(conversation_id))
-        return self._stream(complaint, context, live, client)
-
-    def _stream(self, complaint: str, context: SuggestContext, live: LiveContext | None, client: str | None):
-        from copilot.drafting import DRAFT_KINDS
-        from copilot.drafting.streaming import StreamEvent, checked_stream, sentence_pieces
-
-        plan = self._plan(complaint, context, live)  # errors in the complaint surface before the first event
-
-        def events():
-            yield StreamEvent(type="start", message=plan.lang)
-            t = time.perf_counter()
-            drafts = []
-            masked, mapping = mask_with_map(plan.prompt_text)
-            check_args = {"complaint": plan.text, "level": context.level, "policy": plan.category, "ledger": plan.ledger}
-            for kind in DRAFT_KINDS:
-                engine_name, body = "composer", None
-                if self.llm is not None:
-                    from copilot.drafting.llm import LLMError
-                    from copilot.drafting.llm_drafter import in_script, stream_draft
-
-                    try:
-                        pieces = stream_draft(self.llm, kind, masked, plan.analysis, plan.category, context.level, plan.passages, plan.ledger)
-                        for item in checked_stream(kind, (restore(p, mapping) for p in pieces),
-                                                   lambda text: self.check(text, plan.lang, **check_args)):
-                            if isinstance(item, str):
-                                body = in_script(item, plan.lang)
-                            else:
-                                yield item
-                        if not (body or "").strip():
-                            raise LLMError("invalid_output", "empty answer")
-                        engine_name = "llm"
-                    except LLMError as exc:
-                        self.metrics["llm_fallbacks"] += 1
-                        body = None
-                        note = f"the LLM's {kind} was not usable ({exc.reason}): the composer wrote it"
-                        plan.notices.append(note)
-                        yield StreamEvent(type="notice", kind=kind, message=note)
-                if body is None:
-                    body = self._compose(kind, plan)
-                    for item in checked_stream(kind, sentence_pieces(body), lambda text: self.check(text, plan.lang, **check_args)):
-                        if not isinstance(item, str):
-                            yield item
-                draft = self._finish(kind, body, engine_name, plan.by_kind[kind], plan, mapping)
-                drafts.append(draft)
-                yield StreamEvent(type="draft", kind=kind, draft=draft)
-            plan.timings["drafting"] = (time.perf_counter() - t) * 1000
-            suggestion = self._assemble(plan, drafts)
-            self.audit.record_suggestion(suggestion, complaint, context, client=client)
-            yield StreamEvent(type="done", suggestion=suggestion)
-
-        return events()
-
-    def _llm_texts(self, engine, plan: _Plan) -> tuple[dict[str, tuple[str, list[Passage]]], dict[str, str]]:
-        """The LLM's three drafts with the passages they cite; {} (and a notice) when the LLM fails."""
-        from copilot.drafting.llm import LLMError
-        from copilot.drafting.llm_drafter import in_script, llm_drafts
-
-        analysis, notices = plan.analysis, plan.notices
-        # personal data never leaves for the LLM: placeholders go out, the originals come back in the drafts
-        masked, mapping = mask_with_map(plan.prompt_text)
-        try:
-            out, labelled = llm_drafts(engine, masked, analysis, plan.category, plan.context.level, plan.passages, plan.ledger)
-        except LLMError as exc:
-            self.metrics["llm_fallbacks"] += 1
-            notices.append(f"the LLM was not usable ({exc.reason}): the composer wrote the drafts")
-            return {}, mapping
-        texts: dict[str, tuple[str, list[Passage]]] = {}
-        for kind in ("empathetic_reply", "expectation_lowering", "compensation"):
-            draft = getattr(out, kind)
-            try:
-                body = restore(in_script(draft.text, analysis.reply_language), mapping)
-            except LLMError as exc:
-                self.metrics["llm_fallbacks"] += 1
-                notices.append(f"the LLM's {kind} was not usable ({exc.reason}): the composer wrote it")
-                continue
-            cited = [labelled[c] for c in draft.citations if c in labelled]  # citations must point at passages shown
-            texts[kind] = (body, cited)
-        return texts, mapping
-
-    def _finish(self, kind, body, engine_name, cited, plan: _Plan, pii=None):
-        """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
-        from copilot.drafting import Draft
-        from copilot.drafting.citations import cite
-
-        complaint, category, context, lang = plan.text, plan.category, plan.context, plan.lang
-        args = {"complaint": complaint, "level": context.level, "policy": category, "ledger": plan.ledger}
-        check = self.check(body, lang, **args)
-        fixed_by = "none"
-        if check.violations and engine_name == "llm" and self.llm is not None:
-            from copilot.drafting.llm import LLMError
-            from copilot.drafting.llm_drafter import llm_rewrite
-
-            for _ in range(2):
-                try:
-                    masked_body, mapping = mask_with_map(body)
-                    mapping = (pii or {}) | mapping
-                    rewritten = llm_rewrite(self.llm, masked_body, check, category, context.level, lang, redact=mapping)
-                    body = restore(rewritten, mapping)
-                except LLMError:
-                    break
-                self.metrics["llm_rewrites"] += 1
-                check = self.check(body, lang, **args)
-                fixed_by = "llm"
-                if not check.violations:
-                    break
-        if check.violations:
-            fixed = self.fix(body, lang, **args)
-            body, check, fixed_by = fixed.text, fixed.check, "rules"
-            self.metrics["rule_fixes"] += 1
-        return Draft(kind=kind, language=lang, text=body, engine=engine_name, citations=cite(cited), check=check, fixed_by=fixed_by)
+            plan.notices.append(f"no knowledge passages: {exc}")
+        plan.timings["retrieval"] = (time.perf_counter() - started) * 1000
 
     # ---------------------------------------------------------------- checking
 
@@ -490,8 +369,8 @@ class Copilot:
         from copilot.analysis import Analyzer
         from copilot.conversation.reader import ConversationReader
 
-        # per-turn readings use the lexicons only: a retrieval call per turn would slow every refresh
-        analyzer = Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies)
+        # per-turn readings use lexicons and lexical neighbours only: an embedding per turn would slow every refresh
+        analyzer = Analyzer(self.settings.knowledge_dir / "analysis" / "signals.yaml", self.policies, classifier=self.classifier)
         return ConversationReader(analyzer, self.checker, self.settings.default_chinese_script)
 
     def start_conversation(self, start: ConversationStart | None = None, *, client: str | None = None) -> Conversation:
@@ -568,7 +447,7 @@ class Copilot:
     def suggest_next(self, conversation_id: str, *, client: str | None = None) -> Suggestion:
         """Three drafts for the agent's next turn, from the whole conversation and consistent with its ledger."""
         complaint, context, live = self._live(self.conversation(conversation_id))
-        suggestion = self._suggest(complaint, context, live)
+        suggestion = self.drafting.drain(self.drafting.run(self._plan(complaint, context, live)))
         self.audit.record_suggestion(suggestion, complaint, context, client=client)
         return suggestion
 
@@ -750,9 +629,30 @@ class Copilot:
         index = KnowledgeIndex(self.settings, create=True)
         result = index.update(documents, [s for _, s in sources], progress=progress)
         self._index = index
+        self._embed_examples(index)
         result.skipped = skipped
         result.notices = notices + result.notices
         return result
+
+    def _embed_examples(self, index: KnowledgeIndex) -> int:
+        """Embed the labelled example complaints the classifier compares with, once: vectors shipped with
+        the knowledge base or saved by an earlier run are reused. Returns how many were embedded now."""
+        embedder = index.embedder
+        if embedder is None:
+            return 0
+        slug = embedder_slug(embedder)
+        examples = load_examples(self.settings.knowledge_dir / "analysis" / "examples")
+        known = load_vectors(self.settings.knowledge_dir / "analysis" / "examples" / f"vectors-{slug}.npz")
+        path = vectors_path(self.settings.data_dir, slug)
+        saved = load_vectors(path)
+        missing = [e for e in examples if e.key not in known and e.key not in saved]
+        for example in missing:
+            saved[example.key] = np.asarray(embedder.get_query_embedding(normalise(example_query_text(example.text))), dtype=np.float32)
+        if missing or not path.exists():
+            save_vectors(path, saved)
+        self.__dict__.pop("classifier", None)  # rebuilt with the vectors on next use
+        self.__dict__.pop("analyzer", None)
+        return len(missing)
 
     def search_knowledge(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
         """Hybrid search over the knowledge base."""

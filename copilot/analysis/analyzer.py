@@ -1,15 +1,25 @@
-"""Reading a complaint without an LLM: lexicons (knowledge/analysis/signals.yaml), patterns, and the
-policy keywords; an optional retrieval fallback names the domain when no keyword matches."""
+"""Reading a complaint without an LLM: lexicons (knowledge/analysis/signals.yaml, reading.yaml,
+aspects.yaml), patterns, and the classifier over labelled examples for what it is about."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
 
-from copilot.analysis.models import Analysis, CategoryMatch, Evidence, Facts, NeedFinding, SignalFinding
+from copilot.analysis.classifier import ComplaintClassifier
+from copilot.analysis.models import (
+    Analysis,
+    CategoryMatch,
+    Evidence,
+    Facts,
+    NeedFinding,
+    SignalFinding,
+    Topic,
+)
+from copilot.analysis.topic import ReadingLexicon
 from copilot.checking.checker import normalise_for_matching
 from copilot.knowledge.policies import PolicyBook
 from copilot.text import detect_language
@@ -40,17 +50,22 @@ _DEMAND = re.compile(
 # Money asked back (a refund of what was paid or overcharged) is owed, not compensation demanded.
 _REFUND = re.compile(r"退|返还|refund|money back|charged|扣", re.IGNORECASE)
 _COMPENSATION_WORDS = re.compile(r"赔|补偿|compensat|damages|on top", re.IGNORECASE)
-_STOP = frozenset(["a", "an", "the", "my", "your", "our", "to", "of", "in", "on", "for", "at", "is", "was", "it", "me", "i", "not", "no", "and", "or", "with"])
 _ORDINALS = {"second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 
 
 class Analyzer:
+    """Reads a complaint. `classifier` decides the policy category and the problem type; `vector_of` gives a
+    complaint's embedding when one is at hand (the same query vector retrieval uses), else the classifier
+    falls back to lexical neighbours."""
+
     def __init__(
         self,
         signals_file: Path,
         policies: PolicyBook,
         *,
-        domain_fallback: Callable[[str], tuple[str, str] | None] | None = None,
+        classifier: ComplaintClassifier | None = None,
+        reading: ReadingLexicon | None = None,
+        vector_of: Callable[[str], Sequence[float] | None] | None = None,
     ) -> None:
         data = yaml.safe_load(signals_file.read_text(encoding="utf-8"))
         self._needs = {k: self._compile(v) for k, v in data["needs"].items()}
@@ -58,32 +73,16 @@ class Analyzer:
         self._escalation = {k: self._compile(v) for k, v in data["escalation"].items()}
         self._types = {k: self._compile(v) for k, v in data["customer_type"].items()}
         self._injection = self._compile(data["injection"])
-        self._domains = {k: self._compile(v) for k, v in data.get("domains", {}).items()}
         self.policies = policies
-        self._domain_fallback = domain_fallback
-        self._keywords = self._policy_keywords()
-        owners: dict[str, set[str]] = {}
-        for word, _, category in self._keywords:
-            owners.setdefault(word, set()).add(category)
-        self._spread = {word: len(cats) for word, cats in owners.items()}
+        self.classifier = classifier
+        self.reading = reading
+        self._vector_of = vector_of
 
     @staticmethod
     def _compile(patterns: dict[str, list[str]]) -> dict[str, list[re.Pattern[str]]]:
         return {
             key: [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in patterns.get(key, [])] for key in ("zh", "en")
         }
-
-    def _policy_keywords(self) -> list[tuple[str, str, str]]:
-        """(normalised keyword, language key, category key) for every policy category."""
-        out = []
-        for category in self.policies.categories():
-            for lang, words in category.keywords.items():
-                key = "en" if lang == "en" else "zh"
-                for word in words:
-                    out.append((normalise_for_matching(word).lower(), key, category.key))
-            for lang, name in category.names.items():
-                out.append((normalise_for_matching(name).lower(), "en" if lang == "en" else "zh", category.key))
-        return out
 
     # ------------------------------------------------------------------ public
 
@@ -129,7 +128,7 @@ class Analyzer:
             customer_type = "rational" if types["rational"] or anger <= 1 else "emotional"
         hard = [(len(types[t]), t) for t in ("fox", "snake", "hedgehog") if types[t]]
         hard_type = max(hard)[1] if hard else None
-        return Analysis(
+        analysis = Analysis(
             language=language,  # type: ignore[arg-type]
             reply_language=reply_language,  # type: ignore[arg-type]
             needs=sorted(needs, key=lambda n: ("fast_fix", "respect", "compensation", "vent").index(n.need)),
@@ -138,11 +137,47 @@ class Analyzer:
             customer_type=customer_type,  # type: ignore[arg-type]
             hard_type=hard_type,  # type: ignore[arg-type]
             escalation=signals,
-            category=self._category(norm, language),
             facts=facts,
             injection=find(self._injection),
             notices=notices,
         )
+        self._read_problem(complaint, analysis)
+        return analysis
+
+    def _read_problem(self, complaint: str, analysis: Analysis) -> None:
+        """What it is about: the policy category (or none), the problem type, the topic, the asks."""
+        reading = self.reading
+        if reading is not None:
+            analysis.contentless = reading.is_contentless(complaint)
+            if analysis.contentless:
+                return  # nothing to classify: "在吗", an emoji, a link
+            analysis.asks = reading.asks_in(complaint, analysis.language in ("zh-Hant", "zh-Hans"))
+            topic = reading.topic_of(complaint, analysis.language, analysis.reply_language)
+            if topic is not None:
+                analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
+                                       fallback=topic.fallback, start=topic.start, end=topic.end)
+        if self.classifier is None:
+            return
+        vector = self._vector_of(complaint) if self._vector_of is not None else None
+        result = self.classifier.classify(complaint, vector)
+        analysis.problem_type = result.problem_type
+        analysis.category_confidence = result.confidence
+        if result.category is not None:
+            category = self.policies.category(result.category)
+            if category is not None:
+                lang = analysis.reply_language if analysis.reply_language in category.names else "en"
+                analysis.category = CategoryMatch(domain=category.domain, category=category.id, name=category.names[lang],
+                                                  score=result.confidence, matched=[f"examples ({result.method})", "evidence"])
+
+    def set_reply_language(self, analysis: Analysis, reply_language: str, complaint: str) -> None:
+        """The reply's language was settled after reading (the CRM's choice, an ambiguous script): name the
+        topic in it."""
+        analysis.reply_language = reply_language  # type: ignore[assignment]
+        if self.reading is not None and analysis.topic is not None:
+            topic = self.reading.topic_of(complaint, analysis.language, reply_language)
+            if topic is not None:
+                analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
+                                       fallback=topic.fallback, start=topic.start, end=topic.end)
 
     def injection_in(self, text: str) -> bool:
         """Whether a text (a retrieved passage, say) carries instructions aimed at the model."""
@@ -150,48 +185,6 @@ class Analyzer:
         return any(p.search(norm) for key in ("zh", "en") for p in self._injection[key])
 
     # ---------------------------------------------------------------- internals
-
-    def _category(self, norm: str, language: str) -> CategoryMatch | None:
-        low = norm.lower()
-        stems = {w[:5] for w in re.findall(r"[a-z]+", low) if w not in _STOP}
-        bigrams = {low[i : i + 2] for i in range(len(low) - 1)}
-        scores: dict[str, float] = {}
-        matched: dict[str, list[str]] = {}
-        spread = self._spread
-        for word, key, category in self._keywords:
-            if not word:
-                continue
-            if key == "zh":
-                grams = {word[i : i + 2] for i in range(len(word) - 1)} or {word}
-                hit = word in low or (len(grams) >= 2 and len(grams & bigrams) / len(grams) >= 0.7)
-            else:
-                # every content word of the keyword, in any order and form ("flight cancelled" ~ "cancelled my flight")
-                words = [w[:5] for w in re.findall(r"[a-z]+", word) if w not in _STOP]
-                hit = bool(words) and all(w in stems for w in words)
-            if hit:
-                # a word many categories share ("refund") says little about which one this is
-                weight = (1.0 + len(word) / 10) / spread.get(word, 1)
-                scores[category] = scores.get(category, 0.0) + weight
-                matched.setdefault(category, []).append(word)
-        if self._domain_fallback is not None and (not scores or max(scores.values()) < 2.5):
-            # weak keyword evidence: let retrieval over the policy passages vote too
-            found = self._domain_fallback(norm)
-            if found:
-                voted = f"{found[0]}/{found[1]}"
-                scores[voted] = scores.get(voted, 0.0) + 2.0
-                matched.setdefault(voted, []).append("retrieval")
-        if scores:
-            key = "en" if language == "en" else "zh"
-            hinted = {d for d, pats in self._domains.items() if any(p.search(norm) for p in pats[key] + pats["en"])}
-            for category in scores:
-                if category.split("/")[0] in hinted:
-                    scores[category] *= 1.5
-            best = max(scores, key=lambda k: scores[k])
-            cat = self.policies.category(best)
-            assert cat is not None
-            lang = language if language in cat.names else "en"
-            return CategoryMatch(domain=cat.domain, category=cat.id, name=cat.names[lang], score=scores[best], matched=matched[best])
-        return None
 
     def _facts(self, complaint: str, norm: str, language: str, contacts_before: int | None) -> Facts:
         order_ids = []

@@ -32,8 +32,23 @@ class CategoryMatch(BaseModel):
     domain: str
     category: str
     name: str
-    score: float
-    matched: list[str] = Field(default_factory=list, description="Keywords or passages that decided it.")
+    score: float = Field(description="The share of the nearest labelled examples' vote (0-1).")
+    matched: list[str] = Field(default_factory=list, description="What decided it.")
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}/{self.category}"
+
+
+class Topic(BaseModel):
+    """The customer's problem as the agent would name it, in the reply's language."""
+
+    phrase: str
+    form: Literal["clause", "aspects"] = Field(description="The customer's clause said back, or named aspects.")
+    aspects: list[str] = Field(default_factory=list)
+    fallback: str | None = Field(None, description="The aspects named, for when the clause cannot be said back.")
+    start: int = 0
+    end: int = 0
 
 
 class Facts(BaseModel):
@@ -56,7 +71,12 @@ class Analysis(BaseModel):
     customer_type: CustomerType = "rational"
     hard_type: HardType | None = None
     escalation: list[SignalFinding] = Field(default_factory=list)
-    category: CategoryMatch | None = None
+    category: CategoryMatch | None = Field(None, description="The policy category that applies; None when no policy does.")
+    category_confidence: float = Field(1.0, description="Confidence in the category decision, abstention included.")
+    topic: Topic | None = Field(None, description="The problem in the customer's terms; None when it cannot be named cleanly.")
+    problem_type: str | None = Field(None, description="The broad kind of problem (device_fault, billing, delivery ...).")
+    asks: list[str] = Field(default_factory=list, description="What the customer asks for (refund, repair, explanation ...).")
+    contentless: bool = Field(False, description="Nothing to act on yet: a greeting, emoji, a link.")
     facts: Facts = Field(default_factory=Facts)
     injection: list[Evidence] = Field(default_factory=list, description="Instructions aimed at the model.")
     notices: list[str] = Field(default_factory=list)

@@ -123,16 +123,25 @@ class LLMEngine:
     # ------------------------------------------------------------------ calls
 
     def structured(self, system: str, user: str, model: type[T]) -> T:
-        """A JSON answer validated against `model`."""
-        content = self._complete(system, user, model)
+        """A JSON answer validated against `model` (the stream of `structured_chunks`, drained)."""
+        return self.validate("".join(self.structured_chunks(system, user, model)), model)
+
+    @staticmethod
+    def validate(content: str, model: type[T]) -> T:
+        if not content.strip():
+            raise LLMError("invalid_output", "empty answer")
         try:
             return model.model_validate_json(repair_json(content))
         except (ValidationError, ValueError) as exc:
             raise LLMError("invalid_output", str(exc)[:300]) from exc
 
-    def _complete(self, system: str, user: str, model: type[BaseModel]) -> str:
+    def structured_chunks(self, system: str, user: str, model: type[BaseModel], *, stream: bool | None = None) -> Iterator[str]:
+        """The raw JSON answer as it arrives: token by token when streaming (`stream`, default the
+        COPILOT_LLM_STREAM setting), else in one piece. A JSON schema is asked for where the server supports
+        it, JSON mode where it does not. Every failure is an LLMError."""
         import openai
 
+        stream = self.settings.llm_stream if stream is None else stream
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         formats = []
         if self._schema_supported:
@@ -142,9 +151,13 @@ class LLMEngine:
         formats.append({"type": "json_object"})
         last: Exception | None = None
         for response_format in formats:
+            started = False
             try:
-                if self.settings.llm_stream:
-                    return "".join(self._stream(messages, response_format))
+                if stream:
+                    for piece in self._stream(messages, response_format):
+                        started = True
+                        yield piece
+                    return
                 response = self.client.chat.completions.create(
                     model=self.model, messages=messages, response_format=response_format, temperature=0.3  # type: ignore[arg-type]
                 )
@@ -153,11 +166,12 @@ class LLMEngine:
                 content = response.choices[0].message.content
                 if not content:
                     raise LLMError("invalid_output", "empty answer")
-                return content
+                yield content
+                return
             except openai.BadRequestError as exc:
                 # a server without JSON-schema support answers 400: fall back to JSON mode
                 last = exc
-                if response_format["type"] == "json_schema":
+                if response_format["type"] == "json_schema" and not started:
                     self._schema_supported = False
                     continue
                 raise LLMError("rejected", str(exc)[:300]) from exc
@@ -169,6 +183,8 @@ class LLMEngine:
                 raise LLMError("server_error", f"HTTP {exc.status_code}") from exc
             except openai.APIConnectionError as exc:
                 raise LLMError("unreachable", str(exc)[:300]) from exc
+            except openai.APIError as exc:
+                raise LLMError("server_error", str(exc)[:300]) from exc
             except (json.JSONDecodeError, ValueError, AttributeError) as exc:
                 raise LLMError("invalid_output", str(exc)[:300]) from exc
         raise LLMError("rejected", str(last)[:300])
@@ -180,18 +196,3 @@ class LLMEngine:
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
-
-    def stream_text(self, system: str, user: str) -> Iterator[str]:
-        """Plain text, token by token (for the side panel's live drafts)."""
-        import openai
-
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        try:
-            stream = self.client.chat.completions.create(model=self.model, messages=messages, stream=True)  # type: ignore[arg-type]
-            for chunk in stream:
-                if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except openai.APITimeoutError as exc:
-            raise LLMError("timeout", f"no answer within {self.settings.llm_timeout:g} s") from exc
-        except openai.APIError as exc:
-            raise LLMError("server_error", str(exc)[:300]) from exc

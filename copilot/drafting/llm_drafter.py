@@ -5,7 +5,8 @@ from __future__ import annotations
 from copilot.analysis.models import Analysis, SignalFinding
 from copilot.checking.ledger import Ledger, describe_due
 from copilot.checking.models import CheckResult
-from copilot.drafting.llm import LLMBrief, LLMDrafts, LLMEngine, LLMError, LLMReading, Rewrite
+from copilot.drafting.llm import LLMBrief, LLMEngine, LLMError, LLMReading, Rewrite
+from copilot.drafting.models import DraftRequest
 from copilot.knowledge.policies import LEVELS, Level, PolicyBook, PolicyCategory
 from copilot.retrieval.models import Passage
 from copilot.text import detect_language
@@ -14,10 +15,21 @@ from copilot.text.script import convert_script
 LANGUAGE_NAMES = {"zh-Hant": "Traditional Chinese", "zh-Hans": "Simplified Chinese", "en": "English"}
 
 
+CHANNEL_RULES = {
+    "social": "a public reply under the customer's social-media post: one post, at most 140 Chinese characters or "
+              "280 English characters; move the details to a private message and never ask for personal data "
+              "(phone, address, ID, order number) in public.",
+    "chat": "a live chat: 2 to 4 short sentences, no greeting line or sign-off.",
+    "email": "an email: a greeting, short paragraphs, a sign-off from the customer care team.",
+    "phone": "what the agent says aloud on the phone: spoken, short sentences, nothing that only works in writing.",
+}
+
+
 def policy_summary(category: PolicyCategory | None, level: Level, lang: str) -> tuple[str, str, str]:
-    """(summary, limit text, approver) for the prompts."""
+    """(summary, limit text, approver) for the prompts. No policy applies: nothing only a policy could justify."""
     if category is None:
-        return ("no policy matched: offer no compensation amount and promise no deadline shorter than 24 hours",
+        return ("none applies to this complaint: offer no amount and no time frame, refuse nothing; ask for the one or "
+                "two details needed to act, or say what will be checked",
                 "no amount at all", "a supervisor")
     limit = category.limit(level)
     higher = next((lvl for lvl in LEVELS[LEVELS.index(level) + 1 :]), "manager")
@@ -40,50 +52,46 @@ def number_passages(engine: LLMEngine, passages: list[Passage]) -> tuple[str, di
     return "\n".join(kept), {k: labelled[k] for k in list(labelled)[: len(kept)]}
 
 
-def llm_drafts(
-    engine: LLMEngine,
-    complaint: str,
-    analysis: Analysis,
-    category: PolicyCategory | None,
-    level: Level,
-    passages: list[Passage],
-    ledger: Ledger | None = None,
-) -> tuple[LLMDrafts, dict[str, Passage]]:
-    lang = analysis.reply_language
-    summary, limit_text, approver = policy_summary(category, level, lang)
+def reading_summary(request: DraftRequest, details: list[str]) -> str:
+    a = request.analysis
+    parts = [
+        f"problem: {a.topic.phrase if a.topic else 'not named cleanly'}",
+        f"problem type {a.problem_type or 'unknown'}",
+        f"asks {a.asks or 'nothing specific'}",
+        f"needs {a.need_names}, anger {a.anger}/3, {a.customer_type}" + (f" ({a.hard_type})" if a.hard_type else ""),
+        f"escalation {a.signal_names}",
+        f"facts {a.facts.model_dump(exclude_defaults=True)}",
+    ]
+    if details:
+        parts.append(f"details still needed to act: {', '.join(details)}")
+    if a.contentless:
+        parts.append("the message says nothing to act on yet: ask briefly what happened, nothing else")
+    return "; ".join(parts)
+
+
+def drafts_prompt(
+    engine: LLMEngine, request: DraftRequest, complaint: str, passages: list[Passage], details: list[str]
+) -> tuple[str, str, dict[str, Passage]]:
+    """(system, user, the passages shown by label) for the one call that writes the three drafts."""
+    lang = request.analysis.reply_language
+    summary, limit_text, approver = policy_summary(request.category, request.level, lang)
     passage_text, labelled = number_passages(engine, passages)
-    reading = (
-        f"needs {analysis.need_names}, anger {analysis.anger}/3, {analysis.customer_type}"
-        + (f" ({analysis.hard_type})" if analysis.hard_type else "")
-        + f", escalation {analysis.signal_names}, facts {analysis.facts.model_dump(exclude_defaults=True)}"
-    )
-    system = engine.prompts.render("drafts.system", language=lang, language_name=LANGUAGE_NAMES[lang], limit_text=limit_text, approver=approver)
-    user = engine.prompts.render("drafts.user", policy_summary=summary, analysis_summary=reading, passages=passage_text,
-                                 complaint=complaint, conversation_note=conversation_note(ledger, lang))
-    return engine.structured(system, user, LLMDrafts), labelled
-
-
-KIND_DESCRIPTIONS = {
-    "empathetic_reply": "empathetic reply: acknowledge what happened and how it feels, apologise once, own it, and give the concrete next step with its time.",
-    "expectation_lowering": "expectation-lowering explanation: say plainly what cannot be done and why in human terms (not 'policy says'), then what you can do instead.",
-    "compensation": "compensation wording: offer what the policy lets you give within your limit, and say you will ask for approval for anything more.",
-}
-
-
-def stream_draft(
-    engine: LLMEngine, kind: str, complaint: str, analysis: Analysis, category: PolicyCategory | None, level: Level,
-    passages: list[Passage], ledger: Ledger | None = None,
-):
-    """One draft as plain text, token by token."""
-    lang = analysis.reply_language
-    summary, limit_text, approver = policy_summary(category, level, lang)
-    passage_text, _ = number_passages(engine, passages)
-    reading = f"needs {analysis.need_names}, anger {analysis.anger}/3, {analysis.customer_type}, escalation {analysis.signal_names}"
-    system = engine.prompts.render("draft_stream.system", language=lang, language_name=LANGUAGE_NAMES[lang],
-                                   kind_description=KIND_DESCRIPTIONS[kind], limit_text=limit_text, approver=approver)
-    user = engine.prompts.render("draft_stream.user", policy_summary=summary, analysis_summary=reading, passages=passage_text,
-                                 conversation_note=conversation_note(ledger, lang), complaint=complaint)
-    return engine.stream_text(system, user)
+    if request.category is None:
+        next_step = "ask for the one or two details needed to act, through the channel, or say what will be checked first."
+        compensation_rule = ("no policy applies, so offer nothing yet: say what will be checked and that the customer will "
+                             "hear back, with no gift, no amount and no time frame.")
+    else:
+        next_step = "what will be done and one time frame from the policy."
+        compensation_rule = (f"the remedy the policy gives for this case and what the agent may offer within {limit_text}, "
+                             f"only as far as the severity warrants; anything above is requested from {approver}, saying "
+                             "when the customer will hear back.")
+    system = engine.prompts.render("drafts.system", language=lang, language_name=LANGUAGE_NAMES[lang], limit_text=limit_text,
+                                   approver=approver, channel_rules=CHANNEL_RULES[request.channel], next_step=next_step,
+                                   compensation_rule=compensation_rule)
+    user = engine.prompts.render("drafts.user", policy_summary=summary, analysis_summary=reading_summary(request, details),
+                                 passages=passage_text, complaint=complaint,
+                                 conversation_note=conversation_note(request.ledger, lang))
+    return system, user, labelled
 
 
 def conversation_note(ledger: Ledger | None, lang: str) -> str:

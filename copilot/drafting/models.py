@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from copilot.analysis.models import Analysis
 from copilot.checking.ledger import Ledger
 from copilot.checking.models import CheckResult
+from copilot.knowledge.policies import PolicyCategory
 from copilot.retrieval.models import Passage
 
 DraftKind = Literal["empathetic_reply", "expectation_lowering", "compensation"]
@@ -46,6 +47,22 @@ class SuggestContext(BaseModel):
         None, description="The customer's language if the CRM knows it; used when the text itself does not tell."
     )
     policy: str | None = Field(None, description="Force a policy category (domain/category) instead of detecting it.")
+
+
+Channel = Literal["chat", "email", "phone", "social"]
+
+
+class DraftRequest(BaseModel):
+    """Everything a drafting engine needs for one suggestion, passed whole."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    complaint: str = Field(description="The customer's text (a conversation's customer turns).")
+    analysis: Analysis
+    category: PolicyCategory | None = Field(None, description="The policy that applies; None when none does.")
+    level: Literal["agent", "supervisor", "manager"] = "agent"
+    channel: Channel = "chat"
+    ledger: Ledger | None = None
 
 
 class LiveContext(BaseModel):

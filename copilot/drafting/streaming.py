@@ -1,4 +1,4 @@
-"""Drafts as they are written: token deltas, and the checker's findings on each sentence as it completes."""
+"""Drafts as they are written: text deltas, and the checker's findings on each sentence as it completes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from copilot.text.sentences import sentence_bounds
 
 
 class StreamEvent(BaseModel):
-    """One server-sent event of a streamed suggestion."""
+    """One event of a suggestion being drafted (a server-sent event on the wire)."""
 
     type: Literal["start", "delta", "check", "draft", "notice", "done"]
     kind: DraftKind | None = None
@@ -25,30 +25,35 @@ class StreamEvent(BaseModel):
     message: str | None = None
 
 
-def checked_stream(
-    kind: DraftKind, pieces: Iterator[str], check: Callable[[str], CheckResult]
-) -> Iterator[StreamEvent | str]:
-    """Relay `pieces` as delta events; each time a sentence is complete, check the text up to it and report.
+class SentenceChecker:
+    """Relays one draft's pieces as delta events and, each time a sentence is complete, checks the text up
+    to it and reports what it found."""
 
-    Yields the events, then (last) the whole text as a plain string."""
-    text = ""
-    checked_upto = 0
-    for piece in pieces:
+    def __init__(self, kind: DraftKind, check: Callable[[str], CheckResult]) -> None:
+        self.kind = kind
+        self.check = check
+        self.text = ""
+        self._checked_upto = 0
+
+    def feed(self, piece: str) -> list[StreamEvent]:
         if not piece:
-            continue
-        text += piece
-        yield StreamEvent(type="delta", kind=kind, delta=piece, text=text)
-        bounds = sentence_bounds(text)
+            return []
+        self.text += piece
+        events = [StreamEvent(type="delta", kind=self.kind, delta=piece, text=self.text)]
+        bounds = sentence_bounds(self.text)
         # a sentence is complete when another one has started after it
         complete = bounds[-2][1] if len(bounds) >= 2 else 0
-        if complete > checked_upto and text[:complete].strip():
-            checked_upto = complete
-            result = check(text[:complete])
-            yield StreamEvent(type="check", kind=kind, text=text[:complete], violations=result.violations)
-    if text.strip() and checked_upto < len(text.rstrip()):
-        result = check(text)
-        yield StreamEvent(type="check", kind=kind, text=text, violations=result.violations)
-    yield text
+        if complete > self._checked_upto and self.text[:complete].strip():
+            self._checked_upto = complete
+            events.append(StreamEvent(type="check", kind=self.kind, text=self.text[:complete],
+                                      violations=self.check(self.text[:complete]).violations))
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        if self.text.strip() and self._checked_upto < len(self.text.rstrip()):
+            self._checked_upto = len(self.text)
+            return [StreamEvent(type="check", kind=self.kind, text=self.text, violations=self.check(self.text).violations)]
+        return []
 
 
 def sentence_pieces(text: str) -> Iterator[str]:

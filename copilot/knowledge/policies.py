@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -81,6 +82,11 @@ class PolicyCategory(BaseModel):
     id: str
     names: Localized
     keywords: dict[str, list[str]] = Field(default_factory=dict)
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions (Simplified Chinese or English): a complaint about this situation matches every one.",
+    )
+    not_about: str | None = Field(None, description="A complaint matching this is about something else (a power cut is not a broadband outage).")
     remedy: Localized
     compensation: Compensation
     time_frames: dict[str, TimeFrame] = Field(default_factory=dict)
@@ -89,6 +95,25 @@ class PolicyCategory(BaseModel):
     domain: str = ""
     currency: str = "CNY"
     policy_id: str = ""
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> PolicyCategory:
+        for pattern in [*self.evidence, *([self.not_about] if self.not_about else [])]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{self.id}: evidence pattern {pattern!r} is not a regular expression ({exc})") from exc
+        return self
+
+    @cached_property
+    def _evidence(self) -> tuple[list[re.Pattern[str]], re.Pattern[str] | None]:
+        groups = [re.compile(p, re.IGNORECASE) for p in self.evidence]
+        return groups, re.compile(self.not_about, re.IGNORECASE) if self.not_about else None
+
+    def is_evident_in(self, normalised: str) -> bool:
+        """Whether a complaint (in Simplified script) says what a complaint about this situation always says."""
+        groups, not_about = self._evidence
+        return all(g.search(normalised) for g in groups) and not (not_about is not None and not_about.search(normalised))
 
     def limit(self, level: Level) -> float:
         return self.compensation.limits[level]
