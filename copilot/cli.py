@@ -389,6 +389,44 @@ def eval_diff(
         typer.echo(f"  {key}: {change['a']} -> {change['b']}")
 
 
+@evals.command("blind")
+def eval_blind(
+    run: Path = typer.Argument(..., help="A run folder written by `copilot eval run`."),
+    dataset: Path = typer.Argument(..., help="The dataset the run replayed (for the complaints and reference replies)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the reviewers' files and the key."),
+) -> None:
+    """Files for blind review by people: drafts (with the reference reply as a control) to rate on a rubric,
+    and our reply against the reference for a preference; the key that says which is which stays apart."""
+    from copilot.eval.blind import export
+    from copilot.eval.dataset import load_cases
+    from copilot.eval.runner import load_results
+
+    if not (run / "results.jsonl").exists():
+        _fail(f"{run} has no results.jsonl: give a folder written by `copilot eval run`")
+    try:
+        cases = {c.id: c for c in load_cases(dataset)}
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {dataset}: {exc}")
+    counts = export(list(load_results(run).values()), cases, out)
+    typer.echo(f"{counts['rating']} replies to rate in {out / 'rating.jsonl'}, {counts['pairwise']} pairs in "
+               f"{out / 'pairwise.jsonl'}; keep {out / 'key.json'} away from the reviewers")
+
+
+@evals.command("blind-score")
+def eval_blind_score(folder: Path = typer.Argument(..., help="The folder `copilot eval blind` wrote, with the answers added.")) -> None:
+    """Join the reviewers' answers (rating.answers.jsonl, pairwise.answers.jsonl) with the key."""
+    from pydantic import ValidationError
+
+    from copilot.eval.blind import score
+
+    if not (folder / "key.json").exists():
+        _fail(f"{folder} has no key.json: give the folder `copilot eval blind` wrote")
+    try:
+        typer.echo(json.dumps(score(folder), ensure_ascii=False, indent=2))
+    except (ValidationError, ValueError) as exc:
+        _fail(f"an answer file is malformed: {exc}")
+
+
 keys = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")
 app.add_typer(keys, name="keys")
 

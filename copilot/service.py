@@ -198,16 +198,20 @@ class Copilot:
             self.analyzer.set_reply_language(analysis, self.settings.default_chinese_script, text)
             analysis.notices.append(f"the script cannot be told from the text: replying in {analysis.reply_language}")
 
-    def _prepare(self, complaint: str) -> str:
+    def _prepare(self, complaint: str, conversation: bool = False) -> str:
+        """The complaint as drafting reads it. A pasted complaint over the limit is refused with the limit
+        named; a conversation's customer turns, which grow turn by turn, are read at the start and the end."""
         if not isinstance(complaint, str) or not complaint.translate(_INVISIBLE).strip():
             raise ComplaintError("the complaint is empty: paste the customer's message")
         limit = self.settings.max_complaint_chars
-        if len(complaint) > limit:
-            raise ComplaintError(
-                f"the complaint is {len(complaint):,} characters, over the limit of {limit:,} "
-                "(COPILOT_MAX_COMPLAINT_CHARS): paste the part that says what happened"
-            )
-        return complaint
+        if len(complaint) <= limit:
+            return complaint
+        if conversation:
+            return f"{complaint[: limit // 4]}\n…\n{complaint[-(limit * 3 // 4) :]}"
+        raise ComplaintError(
+            f"the complaint is {len(complaint):,} characters, over the limit of {limit:,} "
+            "(COPILOT_MAX_COMPLAINT_CHARS): paste the part that says what happened"
+        )
 
     def suggest(self, complaint: str, context: SuggestContext | None = None, *, client: str | None = None) -> Suggestion:
         """Analyse, retrieve, draft three texts, check each and fix what the checker flags; log it."""
@@ -238,7 +242,7 @@ class Copilot:
     def _plan(self, complaint: str, context: SuggestContext, live: LiveContext | None) -> Plan:
         """Everything before drafting: the analysis (refined by the LLM if there is one) and the passages."""
         plan = Plan(request=DraftRequest(complaint="", analysis=Analysis(language="en", reply_language="en")))
-        text = self._prepare(complaint)
+        text = self._prepare(complaint, conversation=live is not None)
         analysis = self.analyzer.analyze(text, context.contacts_before)
         self._settle_script(analysis, text, context)
         if live is not None:

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     default_chinese_script: Literal["zh-Hant", "zh-Hans"] = Field(
         "zh-Hant", description="Script for a Chinese complaint whose characters are the same in both scripts."
     )
-    max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are read at the start and the end.")
+    max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are refused (a conversation's turns are read at the start and the end).")
 
     audit_db: Path | None = Field(None, description="SQLite audit log; default <data_dir>/audit.sqlite3.")
     conversations_db: Path | None = Field(None, description="SQLite file of live conversations; default <data_dir>/conversations.sqlite3.")

@@ -1,6 +1,9 @@
 """The composer over real complaints: CFPB narratives (en), negative reviews (zh-Hans), and our own
-sample complaints in all three scripts. Every suggestion must be sendable: three drafts, no rule
-violation, the required moves, the customer's language and script, compensation inside the limit."""
+sample complaints in all three scripts, through all four channels. Every suggestion must be free of what a
+reader would spot before sending: three drafts, no rule violation, the problem named with an apology and a
+next step, no defect (a sentence twice, an empty slot, a post too long, personal data asked in public,
+another channel's words, two time frames, money or a time frame no policy backs), the customer's language
+and script, compensation inside the limit."""
 
 from __future__ import annotations
 
@@ -11,14 +14,15 @@ import re
 
 import pytest
 
+from copilot.drafting import SuggestContext
+from copilot.eval.defects import draft_defects
+from copilot.eval.metrics import REQUIRED_MOVES
 from copilot.settings import PROJECT_ROOT
 from copilot.text import detect_language
 from copilot.text.numbers import find_amounts
 from tests.conftest import DATA
 
-REQUIRED = {"empathetic_reply": {"acknowledge", "apologise", "own", "next_step", "follow_up"},
-            "expectation_lowering": {"acknowledge", "own", "follow_up"},
-            "compensation": {"apologise", "follow_up"}}
+CHANNELS = ("chat", "social", "email", "phone")
 
 
 def _shared_complaints() -> list[tuple[str, str]]:
@@ -46,25 +50,29 @@ def _own_complaints() -> list[tuple[str, str]]:
     return [(f"own-{i['lang']}", i["complaint"]) for i in items]
 
 
-def _assert_sendable(copilot, source: str, complaint: str) -> list[str]:
+def _assert_sendable(copilot, source: str, complaint: str, channel: str) -> list[str]:
     problems = []
-    s = copilot.suggest(complaint)
+    s = copilot.suggest(complaint, SuggestContext(channel=channel))
     lang = s.analysis.reply_language
     if len(s.drafts) != 3:
         problems.append("not three drafts")
     category = copilot.policies.category(s.policy) if s.policy else None
     for d in s.drafts:
-        where = f"{source}/{d.kind}: {d.text[:80]}"
+        where = f"{source}/{channel}/{d.kind}: {d.text[:80]}"
         if d.check.violations:
             problems.append(f"{where}: violations {[v.rule_id for v in d.check.violations]}")
-        missing = REQUIRED[d.kind] - set(d.check.moves_present)
+        missing = [sorted(group) for group in REQUIRED_MOVES[d.kind] if not group & set(d.check.moves_present)]
         if missing:
-            problems.append(f"{where}: missing moves {sorted(missing)}")
+            problems.append(f"{where}: none of {missing}")
+        defects = draft_defects(d.text, d.language, channel, category is not None, complaint, category.wording() if category else "")
+        if defects:
+            problems.append(f"{where}: {defects}")
         found = detect_language(d.text)
         if d.language != lang or found != lang:
             problems.append(f"{where}: language {found}, expected {lang}")
         if d.kind == "compensation" and category is not None:
-            offered = [a.value for a in find_amounts(d.text)]
+            theirs = {a.value for a in find_amounts(complaint)}
+            offered = [a.value for a in find_amounts(d.text) if a.value not in theirs]
             asks = bool(re.search(r"申請|申请|核准|审批|爭取|争取|approve|ask|request", d.text))
             if offered and max(offered) > category.limit("agent") and not asks:
                 problems.append(f"{where}: offers {max(offered)} above the agent limit {category.limit('agent')}")
@@ -74,7 +82,7 @@ def _assert_sendable(copilot, source: str, complaint: str) -> list[str]:
 def test_composer_over_real_complaints_from_shared_data(kb_copilot):
     complaints = _shared_complaints()
     assert len(complaints) >= 100
-    problems = [p for source, text in complaints for p in _assert_sendable(kb_copilot, source, text)]
+    problems = [p for i, (source, text) in enumerate(complaints) for p in _assert_sendable(kb_copilot, source, text, CHANNELS[i % 4])]
     assert problems == []
 
 
@@ -83,5 +91,5 @@ def test_composer_over_our_own_sample_complaints(kb_copilot):
     langs = {source for source, _ in complaints}
     assert {"own-zh-Hant", "own-zh-Hans", "own-en"} <= langs
     assert sum(source == "own-zh-Hant" for source, _ in complaints) >= 50
-    problems = [p for source, text in complaints for p in _assert_sendable(kb_copilot, source, text)]
+    problems = [p for i, (source, text) in enumerate(complaints) for p in _assert_sendable(kb_copilot, source, text, CHANNELS[i % 4])]
     assert problems == []

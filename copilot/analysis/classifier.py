@@ -53,6 +53,7 @@ class ClassifierSettings(BaseModel):
     lexical_temperature: float = 0.05
     lexical_threshold: float = 0.6
     dense_weight: float = 0.5
+    lexical_confident: float = 0.3  # below this best TF-IDF similarity the wording channel's vote counts for less
     problem_neighbours: int = 10
     problem_temperature: float = 0.02
 
@@ -184,7 +185,9 @@ class ComplaintClassifier:
             q = np.asarray(vector, dtype=np.float32)
             sims = self._dense @ (q / (np.linalg.norm(q) or 1.0))
             dense = _vote(sims, self._category_labels, len(self.categories), s.neighbours, s.temperature)
-            votes = s.dense_weight * dense + (1 - s.dense_weight) * votes
+            # wording that barely overlaps any example (a short message, another script) says little
+            lexical_weight = (1 - s.dense_weight) * min(1.0, float(lexical.max()) / s.lexical_confident)
+            votes = (1 - lexical_weight) * dense + lexical_weight * votes
             temperature, threshold, method = s.temperature, s.category_threshold, "dense+lexical"
         normalised = to_simplified(text)
         for i, key in enumerate(self.categories):

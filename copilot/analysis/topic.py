@@ -19,16 +19,15 @@ import yaml
 from copilot.text.script import convert_script, to_simplified
 
 _CLAUSE_ZH = re.compile(r"[^，,。！？!?；;~～\n…：:、\s]+")
-_CLAUSE_EN = re.compile(r"[^.!?;\n]+(?:[.!?;]+|$)")
+_CLAUSE_EN = re.compile(r"(?:[^.!?;\n]|[.!?](?=\S))+(?:[.!?;]+|$)")  # "$22.99" and "e.g." stay inside
 _EN_SPLIT = re.compile(r",?\s+(?:but|however|although|though|and then|so now|yet)\s+|\s+-\s+|,\s+(?=(?:and|which)\s)", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+|www\.\S+|\b[\w-]+\.(?:com|cn|net|org|hk|tw|io|me|ly)(?:/\S*)?", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 # English words that start a clause with its own subject ("the app keeps crashing", "it broke")
-_EN_SUBJECT = re.compile(
-    r"^(?:your|the|this|that|these|those|it|its|it's|there|they|he|she|you|you're|nobody|no one|someone|somebody|"
-    r"a|an|one|both|all|every|each|none|[A-Z][A-Za-z0-9]+)\b"
-)
+# (not "it", "they", "this": said back out of context nobody knows what they point at)
+_EN_SUBJECT = re.compile(r"^(?:your|the|you|you're|you've|nobody|no one|a|an|[A-Z][A-Za-z0-9]+)\b")
+_SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F#@*~^]+")  # emoji, hashtags, decorations
 # a clause that starts like this is an opinion, a request or a story, not the problem
 _BAD_START_ZH = re.compile(r"^(?:想|要|说|觉得|感觉|希望|请|麻烦|帮|投诉|问|是|有点|估计|可能|应该|好在|首要|唯一|整体|总体|总之|不敢|不知|知道|看|听|在|从|到|去|来|给|让|把|被|对|跟|和|与|为|因|由|连|等到|找|打|叫|点|定|订|买)")
 _EN_PAST = re.compile(r"^(?:\w+ed|bought|paid|got|went|sent|took|made|had|came|gave|told|left|spent|found|brought|tried)\b", re.IGNORECASE)
@@ -202,7 +201,7 @@ class ReadingLexicon:
 
     def _clean_zh(self, clause: str) -> str:
         t = self.topic
-        text = clause
+        text = _SYMBOLS.sub("", clause)
         for _ in range(4):  # leading connectives and subjects come stacked: "但是我的..."
             before = text
             for pattern in (t["lead"]["zh"], self.subject_zh):
@@ -274,7 +273,7 @@ class ReadingLexicon:
 
     def _clean_en(self, clause: str) -> str:
         t = self.topic
-        text = clause.strip().strip("\"'“”‘’()[] ")
+        text = _SYMBOLS.sub("", clause).strip().strip("\"'“”‘’()[] ")
         text = re.sub(r"[.!?;:,]+$", "", text).strip()
         for _ in range(4):
             before = text
@@ -302,7 +301,7 @@ class ReadingLexicon:
                       lambda m: "you " + {"has": "have", "was": "were", "is": "are", "does": "do", "doesn't": "don't",
                                           "wasn't": "weren't", "isn't": "aren't"}[m.group(1)], text)
         first = text.split(" ", 1)[0]
-        if first.lower() in _FUNCTION_WORDS or first.lower() in ("you", "you're", "you've", "your"):
+        if first.lower() in _FUNCTION_WORDS or first.lower().startswith("you"):
             text = text[:1].lower() + text[1:]
         return text
 
@@ -352,7 +351,7 @@ class ReadingLexicon:
             return False
         if self.hits("insult", "en", phrase) or self.hits("advice", "en", phrase):
             return False
-        if re.search(r"[?!\"“”]|XXXX|\bXX\b", phrase) or re.match(r"^(?:why|what|how|when|where|who|can|could|will|would|is|are|do|does|did|should)\b", phrase, re.IGNORECASE):
+        if re.search(r"[?!\"“”]|'[^']+'|XXXX|\bXX\b", phrase) or re.match(r"^(?:why|what|how|when|where|who|can|could|will|would|is|are|do|does|did|should)\b", phrase, re.IGNORECASE):
             return False
         if re.search(r"\b(?:you|your)\b.*\b(?:I|me|my)\b", phrase):
             return False

@@ -29,6 +29,7 @@ from copilot.drafting.replybook import ReplyBook, slots_of
 from copilot.knowledge.phrasebook import Phrasebook
 from copilot.knowledge.phrasebook import slots_of as phrase_slots_of
 from copilot.knowledge.policies import LEVELS, Level, PolicyCategory
+from copilot.text.numbers import find_durations
 from copilot.text.script import convert_script
 
 COMPENSATION_LABEL = {
@@ -59,8 +60,9 @@ _TO_SECOND_PERSON = {
            ("they are", "you are"), ("they", "you"), ("their", "your")],
 }
 SOCIAL_LIMIT = {"zh-Hant": 140, "zh-Hans": 140, "en": 280}
+_full_stops = re.compile(r"[。！？!?]+|(?<=[a-z0-9)])\.(?:\s|$)")  # how a reader counts sentences
 CHAT_SENTENCES = 4
-_ENDS_AS_ISSUE = re.compile(r"(问题|問題|情况|情況|状况|狀況|体验|體驗|事)$")
+_ENDS_AS_ISSUE = re.compile(r"(问题|問題|情况|情況|事)$")
 _ISSUE_MARKERS = {"zh-Hans": "的问题", "zh-Hant": "的問題"}
 
 
@@ -75,6 +77,11 @@ def _units(text: str, lang: str) -> set[str]:
         return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if w not in _EN_STOP and len(w) > 2}
     text = re.sub(r"[^\u3400-\u9fff]", "", convert_script(text, "zh-Hans"))
     return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _has_time_frame(text: str, lang: str) -> bool:
+    scan = text if lang == "en" else convert_script(text, "zh-Hans")
+    return any(not d.immediate for d in find_durations(scan, "en" if lang == "en" else "zh-Hans"))
 
 
 def _restate_amount(remedy: str, amount: float | None) -> str:
@@ -101,6 +108,8 @@ class _Draft:
     seed: int
     parts: list[Part] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    promised: bool = False  # the draft already says when the customer will hear back
+    timed: bool = False  # the draft already gives a time frame
 
 
 class Composer:
@@ -171,6 +180,7 @@ class Composer:
         if self._question_only(r):
             self._say(d, "thank_question", {}, keep=2)
             self._say(d, "question_answer", {}, keep=3, paragraph=2)
+            self._ask(d, r, keep=2, move="ask_only")
             return
         self._acknowledge(d, r)
         if a.anger >= 2:
@@ -183,7 +193,7 @@ class Composer:
         self._next_step(d, r)
         if "manager" in a.signal_names and r.level == "agent":
             self._say(d, "manager", {}, keep=1, paragraph=2)
-        if r.category is None and d.channel not in ("social",) and not self._feedback_only(r):
+        if r.category is None and d.channel != "social" and not self._feedback_only(r) and not d.promised:
             self._say(d, "follow_up", {}, keep=1, paragraph=2)
 
     def _expectations(self, d: _Draft, r: DraftRequest) -> None:
@@ -193,7 +203,11 @@ class Composer:
             found = self._cannot_grant(r)
             if found is not None:
                 request, reason, alternative = found
-                self._say(d, "cannot_grant", {"request": request, "reason": reason, "alternative": alternative}, keep=3, paragraph=2)
+                if d.channel == "social":  # the reason and the alternative do not fit one post: said in private
+                    self._say(d, "cannot_grant_brief", {"request": request}, keep=3, paragraph=2)
+                else:
+                    self._say(d, "cannot_grant", {"request": request, "reason": reason, "alternative": alternative}, keep=3, paragraph=2)
+                    self._say(d, "alternative_offer", {}, keep=3, paragraph=2)
             else:
                 frames = category.time_frames
                 frame = frames.get("resolution") or frames.get("callback") or next(iter(frames.values()), None)
@@ -221,7 +235,11 @@ class Composer:
         self._acknowledge(d, r, brief=True)
         category = r.category
         if category is None:
-            if self._feedback_only(r) or self._question_only(r):
+            if self._question_only(r):
+                self._say(d, "question_answer", {}, keep=3, paragraph=2)
+                self._say(d, "comp_question", {}, keep=2, paragraph=2)
+                return
+            if self._feedback_only(r):
                 self._say(d, "comp_feedback", {}, keep=3, paragraph=2)
                 return
             self._say(d, "comp_open", {"check": self._problem(r).check[d.lang]}, keep=3, paragraph=2)
@@ -237,9 +255,11 @@ class Composer:
         limit = category.limit(r.level)
         label = COMPENSATION_LABEL.get(category.compensation.type, COMPENSATION_LABEL["voucher"])[d.lang]
         asked = max(a.facts.demanded, default=0.0)
-        warranted = a.anger >= 2 or "repeat_contact" in a.signal_names or {"compensation", "refund"} & set(a.asks) or asked > 0
+        warranted = a.anger >= 2 or (a.facts.contacts_before or 0) >= 1 or "compensation" in a.asks or asked > 0
         if limit > 0 and warranted:
             self._say(d, "goodwill", {"amount_remedy": self._remedy(limit, label, d.lang)}, keep=3, paragraph=2)
+            if asked <= limit:
+                self._say(d, "goodwill_arranged", {}, keep=2, paragraph=2)
         if asked > limit and r.level != "manager":
             higher = next((lvl for lvl in LEVELS[LEVELS.index(r.level) + 1 :] if asked <= category.limit(lvl)), "manager")
             frame = category.time_frames.get("callback") or category.time_frames.get("first_update")
@@ -258,9 +278,11 @@ class Composer:
         topic = a.topic
         if self._feedback_only(r) and not brief and a.anger < 2:
             self._say(d, "thank_feedback", {}, keep=1)
-        if topic is not None and d.lang == "en" and topic.form == "clause" and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3):
+        short = d.channel == "social"  # a public post has no room for a long restatement
+        if (topic is not None and d.lang == "en" and topic.form == "clause" and not (short and len(topic.phrase) > 90)
+                and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3)):
             return
-        issues = self._issues(a, d.lang)
+        issues = [i for i in self._issues(a, d.lang) if not short or len(i) <= (90 if d.lang == "en" else 26)]
         named = self._problem(r).topic
         if named is not None:  # the policy's situation, in words a person would use
             issues.append(named[d.lang] if d.lang == "en" or _ENDS_AS_ISSUE.search(named[d.lang]) else named[d.lang] + _ISSUE_MARKERS[d.lang])
@@ -276,7 +298,8 @@ class Composer:
             frame = category.time_frames.get("callback") or category.time_frames.get("first_update")
             deadline = self._promised_deadline(r.ledger, d.lang) or (frame.describe(d.lang) if frame is not None else None)
             if deadline and d.channel != "social":
-                self._say(d, "policy_next", {"check": check, "deadline": deadline}, keep=3, paragraph=2)
+                if not self._say(d, "policy_next", {"check": check, "deadline": deadline}, keep=3, paragraph=2):
+                    self._say(d, "policy_next_untimed", {"check": check}, keep=3, paragraph=2)
                 self._ask(d, r, keep=2, move="ask_only")
                 return
         if self._feedback_only(r):
@@ -285,11 +308,13 @@ class Composer:
             return
         if not self._ask(d, r, keep=3):
             self._say(d, "will_check", {"check": check}, keep=3, paragraph=2)
+            d.promised = True  # will_check already says the customer will hear back
 
     def _ask(self, d: _Draft, r: DraftRequest, keep: int, move: str = "ask") -> bool:
         if any(p.asks for p in d.parts):
             return True
-        details = self.replies.details_to_ask(r.analysis.problem_type, r.complaint, r.category.key if r.category else None)
+        details = self.replies.details_to_ask(r.analysis.problem_type, r.complaint, r.category.key if r.category else None,
+                                              most=1 if d.channel == "social" else 2)
         if not details:
             return False
         names = [self.replies.detail_name(x, d.lang) for x in details]
@@ -312,7 +337,10 @@ class Composer:
             self._say(d, "closing", {}, keep=1, paragraph=3)
 
     def _say(self, d: _Draft, move: str, fill: dict[str, str], keep: int, paragraph: int = 1) -> bool:
-        """Add a sentence of `move` whose slots can all be filled, chosen by seed, not said before."""
+        """Add a sentence of `move` whose slots can all be filled, chosen by seed, not said before. A draft
+        gives one time frame: once it has one, a sentence that would add another is said without it."""
+        if d.timed and "deadline" in fill:
+            fill = {k: v for k, v in fill.items() if k != "deadline"}
         options = [s for s in self.replies.sentences(d.lang, move, d.channel) if slots_of(s) <= {k for k, v in fill.items() if v}]
         if not options:
             return False
@@ -325,6 +353,7 @@ class Composer:
                 continue
             d.used.add(text)
             d.parts.append(Part(text=text, keep=keep, paragraph=paragraph))
+            d.timed = d.timed or _has_time_frame(text, d.lang)
             return True
         return False
 
@@ -361,12 +390,11 @@ class Composer:
     def _fit(self, parts: list[Part], d: _Draft) -> list[Part]:
         """Drop the most expendable sentences until the draft fits its channel."""
         def too_long(ps: list[Part]) -> bool:
-            body = [p for p in ps if p.paragraph not in (0, 9)]
             if d.channel == "social":
                 text = "".join(p.text for p in ps) if d.lang != "en" else self._join_en(ps)
                 return len(text) > SOCIAL_LIMIT[d.lang]
             if d.channel == "chat":
-                return len(body) > CHAT_SENTENCES
+                return sum(len(_full_stops.findall(p.text)) or 1 for p in ps if p.paragraph not in (0, 9)) > CHAT_SENTENCES
             return False
 
         parts = list(parts)
@@ -383,8 +411,11 @@ class Composer:
 
     @staticmethod
     def _question_only(r: DraftRequest) -> bool:
+        """A calm question: it wants an answer, not an apology for a fault."""
         a = r.analysis
-        return a.problem_type == "information_request" and a.anger == 0 and r.category is None and not (a.topic and a.topic.form == "aspects")
+        wants = {"refund", "replacement", "compensation", "repair", "cancel", "delete_record"}
+        return (a.anger == 0 and r.category is None and not (wants & set(a.asks))
+                and ("question" in a.asks or a.problem_type == "information_request"))
 
     @staticmethod
     def _feedback_only(r: DraftRequest) -> bool:
@@ -422,6 +453,9 @@ class Composer:
     def _second_person(text: str, lang: str) -> str:
         for old, new in _TO_SECOND_PERSON[lang]:
             text = re.sub(rf"\b{re.escape(old)}\b", new, text) if lang == "en" else text.replace(old, new)
+        if lang == "en":  # "while the customer waits" -> "while you wait"
+            text = re.sub(r"\byou (has|is|was|does|waits|needs|wants|gets|pays|receives|chooses|asks|travels|returns|keeps|sends|prefers|decides|cancels|uses)\b",
+                          lambda m: "you " + {"has": "have", "is": "are", "was": "were", "does": "do"}.get(m.group(1), m.group(1)[:-1]), text)
         return text
 
     @staticmethod

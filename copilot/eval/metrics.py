@@ -9,13 +9,18 @@ from pydantic import BaseModel, Field
 
 from copilot.drafting.models import Suggestion
 from copilot.eval.dataset import EvalCase
+from copilot.eval.defects import draft_defects
 from copilot.text import detect_language
 from copilot.text.numbers import find_amounts
 
-REQUIRED_MOVES = {
-    "empathetic_reply": ["acknowledge", "apologise", "own", "next_step", "follow_up"],
-    "expectation_lowering": ["acknowledge", "own", "follow_up"],
-    "compensation": ["apologise", "follow_up"],
+# What each draft must do, as groups of moves any one of which will do: name the problem (or thank for the
+# question), say sorry (or thank), and move things on (a next step, a check, a request for details, a
+# promise to come back). A time frame is not required: without a policy there is none to give.
+ACTION = frozenset({"own", "next_step", "follow_up", "escalate"})
+REQUIRED_MOVES: dict[str, list[frozenset[str]]] = {
+    "empathetic_reply": [frozenset({"acknowledge", "thank"}), frozenset({"apologise", "thank"}), ACTION],
+    "expectation_lowering": [frozenset({"acknowledge", "apologise", "thank"}), ACTION],
+    "compensation": [frozenset({"apologise", "acknowledge", "thank"}), ACTION],
 }
 _ASKS = re.compile(r"申請|申请|核准|审批|爭取|争取|approve|approval|ask|request", re.IGNORECASE)
 
@@ -31,6 +36,7 @@ class DraftMetrics(BaseModel):
     citations_valid: bool
     compensation_ok: bool
     forbidden: list[str] = Field(default_factory=list)
+    defects: list[str] = Field(default_factory=list, description="What a reader would spot before sending (copilot/eval/defects.py).")
     judge: dict[str, float] | None = None
 
 
@@ -47,6 +53,8 @@ class CaseResult(BaseModel):
     escalation_jaccard: float | None = None
     category_ok: bool | None = None
     domain_ok: bool | None = None
+    policy_expected: str | None = Field(None, description='The labelled policy ("domain/category" or "none").')
+    problem_type_ok: bool | None = None
     injection_ok: bool | None = None
     timings_ms: dict[str, float]
     notices: list[str] = Field(default_factory=list)
@@ -58,7 +66,8 @@ class CaseResult(BaseModel):
         score = 0.0
         for d in self.drafts:
             score += 10 * len(d.violations) + 5 * (not d.language_ok) + 5 * (not d.compensation_ok) + 3 * (1 - d.moves_present)
-            score += 2 * len(d.forbidden) + (0 if d.citations_valid else 2)
+            score += 2 * len(d.forbidden) + (0 if d.citations_valid else 2) + 3 * len(d.defects)
+        score += 2 * (self.policy_expected is not None and self.policy != self.policy_expected)
         score += 2 * (self.category_ok is False) + (1 - (self.needs_jaccard or 1)) + 3 * (self.injection_ok is False)
         return score + (100 if self.error else 0)
 
@@ -68,19 +77,21 @@ def _jaccard(a: list[str], b: list[str]) -> float:
     return 1.0 if not sa and not sb else len(sa & sb) / len(sa | sb)
 
 
-def measure(case: EvalCase, s: Suggestion, limit_of, pre_fix_spans: dict[str, list[tuple[int, int, str]]]) -> CaseResult:
+def measure(case: EvalCase, s: Suggestion, limit_of, pre_fix_spans: dict[str, list[tuple[int, int, str]]],
+            policy_text: str = "") -> CaseResult:
     retrieved = {p.chunk_id for p in s.passages}
     lang = case.expect.lang if case.expect.lang in ("zh-Hant", "zh-Hans", "en") else s.analysis.reply_language
     limit = limit_of(s.policy) if s.policy else None
     drafts = []
     for d in s.drafts:
         required = REQUIRED_MOVES[d.kind]
-        present = sum(m in d.check.moves_present for m in required) / len(required)
+        present = sum(bool(group & set(d.check.moves_present)) for group in required) / len(required)
         offered = [a.value for a in find_amounts(d.text)]
         comp_ok = not any(v.startswith("overpromise.policy_amount") for v in (x.rule_id for x in d.check.violations))
         if d.kind == "compensation" and limit is not None and offered and max(offered) > limit and not _ASKS.search(d.text):
             comp_ok = False
         drafts.append(DraftMetrics(
+            defects=draft_defects(d.text, d.language, case.context.channel or "chat", s.policy is not None, case.complaint, policy_text),
             kind=d.kind, engine=d.engine, fixed_by=d.fixed_by, violations=[v.rule_id for v in d.check.violations],
             moves_present=present, language_ok=d.language == lang and detect_language(d.text) == lang,
             citations=len(d.citations), citations_valid={c.chunk_id for c in d.citations} <= retrieved,
@@ -97,6 +108,8 @@ def measure(case: EvalCase, s: Suggestion, limit_of, pre_fix_spans: dict[str, li
         category_ok=(a.category is not None and f"{a.category.domain}/{a.category.category}" == f"{e.domain}/{e.category}") if e.category else None,
         domain_ok=(a.category is not None and a.category.domain == e.domain) if e.domain else None,
         injection_ok=(bool(a.injection) == e.injection) if e.injection is not None else None,
+        policy_expected=e.policy,
+        problem_type_ok=(a.problem_type == e.problem_type) if e.problem_type else None,
         timings_ms=s.timings_ms, notices=s.notices,
     )
 
@@ -126,6 +139,13 @@ def summarise(results: list[CaseResult]) -> dict:
     latency = {stage: {"p50": _pct([r.timings_ms.get(stage, 0.0) for r in ok], 0.5), "p95": _pct([r.timings_ms.get(stage, 0.0) for r in ok], 0.95)}
                for stage in ("analysis", "retrieval", "drafting", "total")}
     judged = [d.judge for d in drafts if d.judge]
+    labelled = [r for r in ok if r.policy_expected is not None]
+    assigned = [r for r in labelled if r.policy is not None]
+    in_policy = [r for r in labelled if r.policy_expected != "none"]
+    defects: dict[str, int] = {}
+    for d in drafts:
+        for name in d.defects:
+            defects[name] = defects.get(name, 0) + 1
     return {
         "cases": len(results),
         "errors": len(results) - len(ok),
@@ -147,6 +167,12 @@ def summarise(results: list[CaseResult]) -> dict:
         "category_accuracy": _rate([r.category_ok for r in ok]),
         "domain_accuracy": _rate([r.domain_ok for r in ok]),
         "injection_detection": _rate([r.injection_ok for r in ok]),
+        "policy_precision": round(sum(r.policy == r.policy_expected for r in assigned) / len(assigned), 4) if assigned else None,
+        "policy_recall": round(sum(r.policy == r.policy_expected for r in in_policy) / len(in_policy), 4) if in_policy else None,
+        "policy_assigned": len(assigned),
+        "problem_type_accuracy": _rate([r.problem_type_ok for r in ok]),
+        "drafts_with_defects": sum(bool(d.defects) for d in drafts),
+        "defects_by_kind": defects,
         "latency_ms": latency,
         "judge": {k: _mean([j.get(k) for j in judged]) for k in ("empathy", "ownership", "clarity", "faithfulness", "agreement")} if judged else None,
     }

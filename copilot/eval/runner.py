@@ -28,7 +28,8 @@ def _one(service: Copilot, case: EvalCase, use_judge: bool) -> CaseResult:
         category = service.policies.category(key)
         return category.limit(case.context.level) if category else None
 
-    result = measure(case, s, limit_of, spans)
+    category = service.policies.category(s.policy) if s.policy else None
+    result = measure(case, s, limit_of, spans, category.wording() if category else "")
     if use_judge and service.llm is not None:
         by_id = {p.chunk_id: p for p in s.passages}
         for metrics, draft in zip(result.drafts, s.drafts, strict=True):
@@ -95,6 +96,9 @@ def _problems(r: CaseResult) -> list[str]:
     out = [f"{d.kind}: {', '.join(d.violations)}" for d in r.drafts if d.violations]
     out += [f"{d.kind}: language" for d in r.drafts if not d.language_ok]
     out += [f"{d.kind}: compensation over limit" for d in r.drafts if not d.compensation_ok]
+    out += [f"{d.kind}: {', '.join(d.defects)}" for d in r.drafts if d.defects]
+    if r.policy_expected is not None and r.policy != r.policy_expected:
+        out.append(f"policy {r.policy or 'none'} (expected {r.policy_expected})")
     if r.category_ok is False:
         out.append("category")
     return out

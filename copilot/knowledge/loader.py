@@ -119,7 +119,7 @@ def load_folder(path: Path | str, source: str | None = None) -> LoadReport:
         if file.name.lower() in IGNORED_NAMES:
             continue
         if file.suffix.lower() not in SUPPORTED:
-            if file.suffix.lower() not in {".yaml", ".yml", ".py", ".json", ".jsonl", ".toml"}:
+            if file.suffix.lower() not in {".yaml", ".yml", ".py", ".json", ".jsonl", ".toml", ".npz"}:
                 report.skipped.append(SkippedFile(path=str(file), reason=f"unsupported file type '{file.suffix}'"))
             continue
         try:

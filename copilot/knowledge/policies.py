@@ -118,6 +118,14 @@ class PolicyCategory(BaseModel):
     def limit(self, level: Level) -> float:
         return self.compensation.limits[level]
 
+    def wording(self) -> str:
+        """All the policy's own sentences for this category (every language): its remedy and what cannot be
+        granted, why, and the alternative."""
+        parts = list(self.remedy.values())
+        for c in self.cannot_grant:
+            parts += [*c.request.values(), *c.reason.values(), *c.alternative.values()]
+        return "\n".join(parts)
+
     def approver_for(self, amount: float) -> Level | None:
         """The lowest level allowed to grant `amount`, or None if even a manager cannot."""
         return next((lvl for lvl in LEVELS if amount <= self.compensation.limits[lvl]), None)
