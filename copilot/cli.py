@@ -394,6 +394,7 @@ def eval_blind(
     run: Path = typer.Argument(..., help="A run folder written by `copilot eval run`."),
     dataset: Path = typer.Argument(..., help="The dataset the run replayed (for the complaints and reference replies)."),
     out: Path = typer.Option(..., "--out", help="Where to write the reviewers' files and the key."),
+    sample: int | None = typer.Option(None, "--sample", min=1, help="Only a random sample of this many complaints."),
 ) -> None:
     """Files for blind review by people: drafts (with the reference reply as a control) to rate on a rubric,
     and our reply against the reference for a preference; the key that says which is which stays apart."""
@@ -407,7 +408,7 @@ def eval_blind(
         cases = {c.id: c for c in load_cases(dataset)}
     except (OSError, ValueError) as exc:
         _fail(f"cannot read {dataset}: {exc}")
-    counts = export(list(load_results(run).values()), cases, out)
+    counts = export(list(load_results(run).values()), cases, out, sample=sample)
     typer.echo(f"{counts['rating']} replies to rate in {out / 'rating.jsonl'}, {counts['pairwise']} pairs in "
                f"{out / 'pairwise.jsonl'}; keep {out / 'key.json'} away from the reviewers")
 

@@ -41,19 +41,31 @@ def test_agent_flow_in_headless_chromium(panel):
         page.locator("#complaint textarea").wait_for(timeout=60_000)
         page.locator("#complaint textarea").fill(COMPLAINT)
         page.locator("#draft").click()
-        draft = page.locator("#draft-empathetic_reply textarea")
-        expect(draft).not_to_have_value("", timeout=60_000)
+        view = page.locator("#draft-empathetic_reply")
+        expect(view).to_contain_text("抱歉", timeout=60_000)
         expect(page.locator("#analysis")).to_contain_text("manager", timeout=10_000)
-        first = draft.input_value()
-        assert "TW20251103-8812" in first
+        expect(page.locator("#analysis")).to_contain_text("ecommerce/late_delivery")
+        first = view.inner_text()
+        # each draft is shown once: no second copy of its text anywhere on the page
+        assert page.locator("body").inner_text().count(first.strip()[:12]) == 1
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height < 1800, f"one suggestion takes {height} px at 420 px wide"
 
-        draft.fill(first + "其實這是倉庫那邊出的錯。")
-        marks = page.locator("#marks-empathetic_reply")
-        expect(marks).to_contain_text("倉庫那邊出的錯", timeout=20_000)
-        expect(marks).to_contain_text("blame_department", timeout=20_000)
-        expect(page.locator("#findings-empathetic_reply")).to_contain_text("reject", timeout=20_000)
+        page.locator("#edit-button-empathetic_reply").click()
+        box = page.locator("#edit-empathetic_reply textarea")
+        expect(box).to_be_visible(timeout=10_000)
+        expect(view).to_be_hidden()
+        original = box.input_value()
+        box.fill(original + "其實這是倉庫那邊出的錯。")
+        expect(page.locator("#findings-empathetic_reply")).to_contain_text("倉庫那邊出的錯", timeout=20_000)
+        page.locator("#edit-button-empathetic_reply").click()  # done: the draft again, the finding marked in place
+        expect(view).to_be_visible(timeout=10_000)
+        expect(view).to_contain_text("倉庫那邊出的錯", timeout=20_000)
+        expect(view).to_contain_text("blame_department", timeout=20_000)
 
-        draft.fill(first)
+        page.locator("#edit-button-empathetic_reply").click()
+        box.fill(original)
+        page.locator("#edit-button-empathetic_reply").click()
         page.locator("#useful-empathetic_reply").get_by_label("no").check()
         page.locator("#send-empathetic_reply").click()
         expect(page.locator("#status-empathetic_reply")).to_contain_text("saved", timeout=20_000)

@@ -79,9 +79,11 @@ def _units(text: str, lang: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _has_time_frame(text: str, lang: str) -> bool:
+def _has_time_frame(text: str, lang: str, complaint: str) -> bool:
+    """Whether `text` gives a time frame of its own (the customer's "five days" said back is theirs)."""
     scan = text if lang == "en" else convert_script(text, "zh-Hans")
-    return any(not d.immediate for d in find_durations(scan, "en" if lang == "en" else "zh-Hans"))
+    theirs = complaint if lang == "en" else convert_script(complaint, "zh-Hans")
+    return any(not d.immediate and d.text not in theirs for d in find_durations(scan, "en" if lang == "en" else "zh-Hans"))
 
 
 def _restate_amount(remedy: str, amount: float | None) -> str:
@@ -106,6 +108,7 @@ class _Draft:
     lang: str
     channel: str
     seed: int
+    complaint: str = ""
     parts: list[Part] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     promised: bool = False  # the draft already says when the customer will hear back
@@ -158,7 +161,7 @@ class Composer:
         lang = request.analysis.reply_language
         channel = request.channel
         seed = int(hashlib.sha1(f"{request.complaint}".encode()).hexdigest(), 16)
-        draft = _Draft(lang=lang, channel=channel, seed=seed + DRAFT_KINDS.index(kind))
+        draft = _Draft(lang=lang, channel=channel, seed=seed + DRAFT_KINDS.index(kind), complaint=request.complaint)
         a = request.analysis
         if a.contentless:
             self._say(draft, "contentless", {}, keep=3)
@@ -353,7 +356,7 @@ class Composer:
                 continue
             d.used.add(text)
             d.parts.append(Part(text=text, keep=keep, paragraph=paragraph))
-            d.timed = d.timed or _has_time_frame(text, d.lang)
+            d.timed = d.timed or _has_time_frame(text, d.lang, d.complaint)
             return True
         return False
 

@@ -49,9 +49,12 @@ class Preference(BaseModel):
     preferred: str = Field(pattern="^(A|B|tie)$")
 
 
-def export(results: list[CaseResult], cases: dict[str, EvalCase], out_dir: Path, seed: int = 7) -> dict[str, int]:
-    """Write the reviewers' files and the key; returns how many items each file holds."""
+def export(results: list[CaseResult], cases: dict[str, EvalCase], out_dir: Path, seed: int = 7, sample: int | None = None) -> dict[str, int]:
+    """Write the reviewers' files and the key (for a random `sample` of the cases, or all); returns how many
+    items each file holds."""
     rng = random.Random(seed)
+    if sample is not None and sample < len(results):
+        results = rng.sample(results, sample)
     out_dir.mkdir(parents=True, exist_ok=True)
     rating, pairwise, key = [], [], {"rating": {}, "pairwise": {}}
     for result in results:

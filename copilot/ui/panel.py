@@ -61,29 +61,50 @@ def labels_for(choice: str) -> dict[str, str]:
 
 
 def build_panel(copilot: Copilot) -> gr.Blocks:
-    def suggest(complaint: str, level: str):
-        empty = ("", "", "", "", [], [], [], "", "", "", "")
+    def suggest(complaint: str, level: str, channel: str, ui: str):
+        """The analysis as chips, and each draft once: its text with any finding marked in place."""
+        labels = labels_for(ui)
+        cleared = {suggestion_id: ""} | {views[k]: gr.update(value=[]) for k in DRAFT_KINDS} | {boxes[k]: "" for k in DRAFT_KINDS} \
+            | {engines[k]: "" for k in DRAFT_KINDS} | {found_boxes[k]: "" for k in DRAFT_KINDS} | {guidance: ""}
         if not complaint or not complaint.strip():
-            return ("Paste the customer's message.", *empty)
+            return cleared | {analysis: labels["complaint_needed"]}
         try:
-            s = copilot.suggest(complaint, SuggestContext(level=level))  # type: ignore[arg-type]
+            s = copilot.suggest(complaint, SuggestContext(level=level, channel=channel))  # type: ignore[arg-type]
         except ComplaintError as exc:
-            return (f"**Cannot draft:** {exc}", *empty)
+            return cleared | {analysis: f"**{labels['cannot_draft']}:** {md_text(str(exc))}"}
         a = s.analysis
-        chips = [f"`{a.language}`", f"anger {a.anger}/3", f"`{a.customer_type}`"]
+        chips = [f"`{a.language}`", f"{labels['anger']} {a.anger}/3", f"`{a.customer_type}`"]
         chips += [f"`{n}`" for n in a.need_names] + [f"⚠ `{sig}`" for sig in a.signal_names]
         if a.hard_type:
             chips.append(f"`{a.hard_type}`")
         if a.injection:
             chips.append("⚠ `instructions in the complaint`")
-        header = " · ".join(chips) + f"  \npolicy: `{s.policy or '-'}`" + "".join(f"\n\n*{n}*" for n in s.notices + a.notices)
-        texts = [d.text for d in s.drafts]
-        marks = [highlight(d.text, d.check) for d in s.drafts]
-        engines = [f"{d.engine}" + (f", fixed by {d.fixed_by}" if d.fixed_by != "none" else "") for d in s.drafts]
-        guidance = "\n\n".join(
-            f"**{d.kind}**\n" + "\n".join(f"- {c.title} / {c.section} `[{c.doc_id}]`" for c in d.citations) for d in s.drafts
+        problem = f"{labels['problem']}{labels['colon']}{md_text(a.topic.phrase) if a.topic else '—'}" + (f" (`{a.problem_type}`)" if a.problem_type else "")
+        policy = f"{labels['policy']}{labels['colon']}`{s.policy}`" if s.policy else f"{labels['policy']}{labels['colon']}{labels['no_policy']}"
+        header = " · ".join(chips) + f"  \n{problem}  \n{policy}" + "".join(f"\n\n*{md_text(n)}*" for n in s.notices + a.notices)
+        out = {analysis: header, suggestion_id: s.id}
+        for d in s.drafts:
+            out[views[d.kind]] = gr.update(value=highlight(d.text, d.check), visible=True)
+            out[boxes[d.kind]] = gr.update(value=d.text, visible=False)
+            out[engines[d.kind]] = f"*{d.engine}" + (f", fixed by {d.fixed_by}" if d.fixed_by != "none" else "") + "*"
+            out[found_boxes[d.kind]] = findings(d.check) if d.check.violations else ""
+        out[guidance] = "\n\n".join(
+            f"**{labels[d.kind]}**\n" + "\n".join(f"- {c.title} / {c.section} `[{c.doc_id}]`" for c in d.citations) for d in s.drafts
         )
-        return (header, s.id, *texts, *marks, *engines, guidance)
+        return out | {edit_buttons[k]: gr.update(value=labels["edit"]) for k in DRAFT_KINDS} | {editing[k]: False for k in DRAFT_KINDS}
+
+    def recheck_findings(text: str, level: str) -> str:
+        marks, report = recheck(text, level)
+        return "" if all(label is None for _, label in marks) else report
+
+    def toggle_edit(is_editing: bool, text: str, level: str, ui: str):
+        """Edit: the draft becomes a text box. Done: it is shown again, checked, with findings marked in place."""
+        labels = labels_for(ui)
+        if not is_editing:
+            return True, gr.update(visible=False), gr.update(visible=True), gr.update(value=labels["done"]), gr.skip()
+        marks, report = recheck(text, level)
+        clean = all(label is None for _, label in marks)
+        return False, gr.update(value=marks, visible=True), gr.update(visible=False), gr.update(value=labels["edit"]), "" if clean else report
 
     def recheck(text: str, level: str):
         if not text or not text.strip():
@@ -358,29 +379,45 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
                 brief_button.click(brief, [following, brief_language, ui_language], [brief_box])
             with labelled(gr.Tab(L["tab_suggest"], id="suggest", elem_id="tab-suggest"), "tab_suggest"):
                 complaint = labelled(gr.Textbox(label=L["complaint"], lines=4, elem_id="complaint"), "complaint")
-                level = labelled(gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"]), "level")
+                with gr.Row(equal_height=True):
+                    level = labelled(gr.Dropdown(["agent", "supervisor", "manager"], value="agent", label=L["level"], min_width=100), "level")
+                    channel = labelled(gr.Dropdown(["chat", "social", "email", "phone"], value="chat", label=L["channel"],
+                                                   elem_id="channel", min_width=100), "channel")
                 draft_button = labelled(gr.Button(L["draft"], variant="primary", elem_id="draft"), "draft", "value")
                 analysis = gr.Markdown(elem_id="analysis")
-                boxes, marks, engines = [], [], []
-                for kind in DRAFT_KINDS:
-                    box = labelled(gr.Textbox(label=L[kind], lines=5, elem_id=f"draft-{kind}", buttons=["copy"]), kind)
-                    mark = labelled(gr.HighlightedText(label=L["violations"], elem_id=f"marks-{kind}", combine_adjacent=False),
-                                    "violations")
-                    engine = gr.Markdown(elem_id=f"engine-{kind}")
-                    found = gr.Markdown(elem_id=f"findings-{kind}")
-                    with gr.Row():
-                        useful = labelled(gr.Radio(["yes", "no"], label=L["useful"], elem_id=f"useful-{kind}"), "useful")
-                        reason = labelled(gr.Dropdown(["", *REASONS], value="", label=L["reason"], elem_id=f"reason-{kind}"), "reason")
-                    send = labelled(gr.Button(L["send_feedback"], size="sm", elem_id=f"send-{kind}"), "send_feedback", "value")
-                    status = gr.Markdown(elem_id=f"status-{kind}")
-                    box.change(recheck, [box, level], [mark, found])
-                    send.click(lambda sid, u, r, t, k=kind: send_feedback(sid, k, u, r, t), [suggestion_id, useful, reason, box], [status])
-                    boxes.append(box)
-                    marks.append(mark)
-                    engines.append(engine)
+                views, boxes, engines, found_boxes, edit_buttons, editing = {}, {}, {}, {}, {}, {}
+                with gr.Tabs(elem_id="draft-tabs"):
+                    for kind in DRAFT_KINDS:
+                        with labelled(gr.Tab(L[f"short_{kind}"], id=f"tab-{kind}", elem_id=f"tab-{kind}"), f"short_{kind}"):
+                            # each draft is shown once: the text with findings marked in place, or, while the agent
+                            # edits, a text box; its findings are listed under it either way
+                            views[kind] = gr.HighlightedText(elem_id=f"draft-{kind}", show_label=False, combine_adjacent=False,
+                                                             show_legend=False, container=False)
+                            boxes[kind] = gr.Textbox(elem_id=f"edit-{kind}", lines=6, show_label=False, visible=False)
+                            editing[kind] = gr.State(False)
+                            with gr.Row(equal_height=True):
+                                edit_buttons[kind] = labelled(gr.Button(L["edit"], size="sm", elem_id=f"edit-button-{kind}", min_width=60),
+                                                              "edit", "value")
+                                copy = labelled(gr.Button(L["copy"], size="sm", elem_id=f"copy-{kind}", min_width=60), "copy", "value")
+                                engines[kind] = gr.Markdown(elem_id=f"engine-{kind}")
+                            found_boxes[kind] = gr.Markdown(elem_id=f"findings-{kind}")
+                            with gr.Row(equal_height=True):
+                                useful = labelled(gr.Radio(["yes", "no"], label=L["useful"], elem_id=f"useful-{kind}", min_width=90), "useful")
+                                reason = labelled(gr.Dropdown(["", *REASONS], value="", label=L["reason"], elem_id=f"reason-{kind}",
+                                                              min_width=90), "reason")
+                            send = labelled(gr.Button(L["send_feedback"], size="sm", elem_id=f"send-{kind}"), "send_feedback", "value")
+                            status = gr.Markdown(elem_id=f"status-{kind}")
+                            boxes[kind].change(recheck_findings, [boxes[kind], level], [found_boxes[kind]], show_progress="hidden")
+                            edit_buttons[kind].click(toggle_edit, [editing[kind], boxes[kind], level, ui_language],
+                                                     [editing[kind], views[kind], boxes[kind], edit_buttons[kind], found_boxes[kind]])
+                            copy.click(None, [boxes[kind]], None, js="(text) => { navigator.clipboard && navigator.clipboard.writeText(text); }")
+                            send.click(lambda sid, u, r, t, k=kind: send_feedback(sid, k, u, r, t), [suggestion_id, useful, reason, boxes[kind]],
+                                       [status])
                 with labelled(gr.Accordion(L["guidance"], open=False), "guidance"):
                     guidance = gr.Markdown(elem_id="guidance")
-                draft_button.click(suggest, [complaint, level], [analysis, suggestion_id, *boxes, *marks, *engines, guidance])
+                suggest_outputs = {analysis, suggestion_id, guidance, *views.values(), *boxes.values(), *engines.values(),
+                                   *found_boxes.values(), *edit_buttons.values(), *editing.values()}
+                draft_button.click(suggest, [complaint, level, channel, ui_language], suggest_outputs)
             with labelled(gr.Tab(L["tab_check"], id="check", elem_id="tab-check"), "tab_check"):
                 text = labelled(gr.Textbox(label=L["reply"], lines=5, elem_id="reply"), "reply")
                 with gr.Row():
@@ -419,10 +456,12 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
             params = dict(request.query_params) if request else {}
             complaint_update = params["complaint"] if params.get("complaint") else gr.skip()
             level_update = params["level"] if params.get("level") in ("agent", "supervisor", "manager") else gr.skip()
+            channel_update = params["channel"] if params.get("channel") in ("chat", "social", "email", "phone") else gr.skip()
             cid = (params.get("conversation") or "").strip()
             if not cid:
-                return (complaint_update, level_update, gr.skip(), gr.skip(), *[gr.skip()] * len(follow_outputs))
-            return (complaint_update, level_update, cid, gr.Tabs(selected="conversation"), *follow(cid, "", drafted_now, ui))
+                return (complaint_update, level_update, channel_update, gr.skip(), gr.skip(), *[gr.skip()] * len(follow_outputs))
+            return (complaint_update, level_update, channel_update, cid, gr.Tabs(selected="conversation"),
+                    *follow(cid, "", drafted_now, ui))
 
-        panel.load(prefill, [drafted, ui_language], [complaint, level, conv_id, tabs, *follow_outputs])
+        panel.load(prefill, [drafted, ui_language], [complaint, level, channel, conv_id, tabs, *follow_outputs])
     return panel
