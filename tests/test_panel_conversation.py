@@ -188,16 +188,18 @@ def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they
     import httpx
     from playwright.sync_api import expect
 
-    from tests.llm_server import reply, reply_json
+    from tests.llm_server import reply_json
 
     url, llm = llm_panel
     blaming = "讓您一直等，真的很抱歉。這是物流那邊出的錯，跟我們沒有關係。包裹現在由我追蹤，我會在 24 小時內給您最新進度。"
     fixed = "讓您一直等，真的很抱歉。包裹現在由我親自追蹤，我會在 24 小時內給您最新進度。"
     reading = {"needs": ["fast_fix"], "anger": 2, "customer_type": "emotional", "hard_type": None, "escalation": [],
                "category": "ecommerce/late_delivery", "injection": False}
-    llm.script(reply_json(reading), reply(blaming, pieces=12, delay=0.4), reply_json({"text": fixed}),
-               reply("我了解您希望盡快收到。送達時間我現在還不能保證，但我會每天告訴您包裹的位置。", pieces=3),
-               reply("這次等待讓您很困擾，我先在您的帳戶加上 20 元購物金。", pieces=3))
+    answer = {"empathetic_reply": {"text": blaming, "citations": []},
+              "expectation_lowering": {"text": "我了解您希望盡快收到。送達時間我現在還不能保證，但我會每天告訴您包裹的位置。", "citations": []},
+              "compensation": {"text": "這次等待讓您很困擾，我先在您的帳戶加上 20 元購物金。", "citations": []}}
+    # the three drafts come as one JSON answer, streamed slowly
+    llm.script(reply_json(reading), reply_json(answer, pieces=40, delay=0.15), reply_json({"text": fixed}))
     api = httpx.Client(base_url=url, timeout=30)
     cid = api.post("/v1/conversations", json={"channel": "chat"}).json()["id"]
     api.post(f"/v1/conversations/{cid}/messages", json={"role": "customer", "text": FIRST, "at": "2026-11-20T09:02:11+08:00"})
@@ -212,4 +214,4 @@ def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they
         expect(draft).to_have_value(fixed, timeout=60_000)
         expect(page.locator("#conv-status")).to_contain_text("llm", timeout=30_000)
     streamed = [r for r in llm.chat_requests if r.body.get("stream")]
-    assert len(streamed) >= 3
+    assert len(streamed) == 1 and "<complaint>" in streamed[0].text

@@ -161,6 +161,7 @@ class Analyzer:
         vector = self._vector_of(complaint) if self._vector_of is not None else None
         result = self.classifier.classify(complaint, vector)
         analysis.problem_type = result.problem_type
+        analysis.problem_confidence = result.problem_confidence
         analysis.category_confidence = result.confidence
         if result.category is not None:
             category = self.policies.category(result.category)

@@ -75,6 +75,7 @@ class Analysis(BaseModel):
     category_confidence: float = Field(1.0, description="Confidence in the category decision, abstention included.")
     topic: Topic | None = Field(None, description="The problem in the customer's terms; None when it cannot be named cleanly.")
     problem_type: str | None = Field(None, description="The broad kind of problem (device_fault, billing, delivery ...).")
+    problem_confidence: float = Field(0.0, description="The share of the nearest examples' vote for that problem type.")
     asks: list[str] = Field(default_factory=list, description="What the customer asks for (refund, repair, explanation ...).")
     contentless: bool = Field(False, description="Nothing to act on yet: a greeting, emoji, a link.")
     facts: Facts = Field(default_factory=Facts)

@@ -172,7 +172,11 @@ class ReadingLexicon:
         norm = _normalise(text) if chinese else text
         clause_re = _CLAUSE_ZH if chinese else _CLAUSE_EN
         found: dict[str, tuple[int, Aspect]] = {}
+        # a long narrative says what it is about at the start; what it mentions later is mostly background
+        horizon = len(norm) if len(norm) <= 700 else 500
         for m in clause_re.finditer(norm):
+            if m.start() > horizon:
+                break
             clause = m.group(0)
             if self.hits("advice", key, clause) and not self.hits("symptom", key, clause):
                 continue
@@ -259,7 +263,7 @@ class ReadingLexicon:
 
     def _acceptable_zh(self, phrase: str) -> bool:
         han = _CJK.findall(phrase)
-        if _BAD_START_ZH.match(phrase) or re.search(r"[我你]|最(?:差|烂|糟|坑)|之一", phrase):
+        if _BAD_START_ZH.match(phrase) or re.search(r"[我你]|最(?:差|烂|糟|坑)|之一|如下|以下|上述", phrase):
             return False
         if not (self.min_length["zh"] <= len(phrase) <= self.max_length["zh"]) or len(han) < 3:
             return False

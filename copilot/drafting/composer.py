@@ -64,6 +64,7 @@ _full_stops = re.compile(r"[。！？!?]+|(?<=[a-z0-9)])\.(?:\s|$)")  # how a re
 CHAT_SENTENCES = 4
 _ENDS_AS_ISSUE = re.compile(r"(问题|問題|情况|情況|事)$")
 _ISSUE_MARKERS = {"zh-Hans": "的问题", "zh-Hant": "的問題"}
+_ORDER_PROBLEMS = frozenset({"delivery", "refund_return", "product_quality", "billing", "booking"})
 
 
 _EN_STOP = frozenset(
@@ -103,6 +104,14 @@ class Part:
     asks: bool = False  # it asks the customer for details (said once per draft)
 
 
+@dataclass(frozen=True)
+class _Case:
+    check: dict[str, str]
+    team: dict[str, str]
+    topic: dict[str, str] | None = None  # a policy's situation named
+    experience: dict[str, str] | None = None  # where it happened, named ("这次入住")
+
+
 @dataclass
 class _Draft:
     lang: str
@@ -130,13 +139,18 @@ class Composer:
 
     @staticmethod
     def _issues(analysis: Analysis, lang: str) -> list[str]:
-        """The ways to name the problem, best first: the topic, then the aspects it raises."""
+        """The ways to name the problem, best first: the topic, then the aspects it raises. An order the
+        customer quoted is named with it ("订单 A-1 还没到的问题"): it shows the agent has the case in hand."""
         topic = analysis.topic
         if topic is None:
             return []
         phrases = [topic.phrase] if not (lang == "en" and topic.form == "clause") else []
         phrases += [topic.fallback] if topic.fallback else []
         if lang != "en":
+            order = analysis.facts.order_ids[0] if analysis.facts.order_ids else None
+            if order and analysis.problem_type in _ORDER_PROBLEMS:
+                word = "訂單" if lang == "zh-Hant" else "订单"
+                phrases = [p if order in p else f"{word} {order} {p}" for p in phrases]
             phrases = [p if _ENDS_AS_ISSUE.search(p) else p + _ISSUE_MARKERS[lang] for p in phrases]
         return phrases
 
@@ -223,7 +237,7 @@ class Composer:
             return
         if self._feedback_only(r):
             self._say(d, "expect_feedback", {"team": self._problem(r).team[d.lang]}, keep=3, paragraph=2)
-            self._ask(d, r, keep=2, move="feedback_invite")
+            self._say(d, "feedback_invite", {}, keep=2, paragraph=2)
             return
         check = self._problem(r).check[d.lang]
         self._say(d, "expect_cause", {"check": check}, keep=3, paragraph=2)
@@ -292,6 +306,9 @@ class Composer:
         for issue in issues:
             if self._say(d, f"ack_{tier}", {"issue": issue}, keep=3):
                 return
+        experience = self._problem(r).experience
+        if experience is not None and self._say(d, f"ack_experience_{tier}", {"experience": experience[d.lang]}, keep=3):
+            return
         self._say(d, f"ack_generic_{tier}", {}, keep=3)
 
     def _next_step(self, d: _Draft, r: DraftRequest) -> None:
@@ -307,7 +324,7 @@ class Composer:
                 return
         if self._feedback_only(r):
             self._say(d, "feedback", {"team": self._problem(r).team[d.lang]}, keep=2, paragraph=2)
-            self._ask(d, r, keep=2, move="feedback_invite")
+            self._say(d, "feedback_invite", {}, keep=2, paragraph=2)
             return
         if not self._ask(d, r, keep=3):
             self._say(d, "will_check", {"check": check}, keep=3, paragraph=2)
@@ -316,8 +333,10 @@ class Composer:
     def _ask(self, d: _Draft, r: DraftRequest, keep: int, move: str = "ask") -> bool:
         if any(p.asks for p in d.parts):
             return True
+        if move == "ask" and self._problem(r).check[d.lang] in "".join(p.text for p in d.parts):
+            move = "ask_only"  # what will be checked was said already: do not promise it twice
         details = self.replies.details_to_ask(r.analysis.problem_type, r.complaint, r.category.key if r.category else None,
-                                              most=1 if d.channel == "social" else 2)
+                                              most=1 if d.channel == "social" else 2, channel=d.channel)
         if not details:
             return False
         names = [self.replies.detail_name(x, d.lang) for x in details]
@@ -409,8 +428,21 @@ class Composer:
 
     # reading the request ------------------------------------------------------------------
 
-    def _problem(self, r: DraftRequest):
-        return self.replies.problem(r.analysis.problem_type, r.category.key if r.category else None)
+    def _problem(self, r: DraftRequest) -> _Case:
+        """What this reply checks, who feedback goes to, how the experience is named: from the policy category
+        when one applies, else from where it happened (a hotel, a meal, an order), else from the kind of problem."""
+        a = r.analysis
+        key = r.category.key if r.category else None
+        spec = self.replies.problem(a.problem_type, key)
+        context = None if key else self.replies.context_of(r.complaint, a.problem_type)
+        check = spec.check
+        if context is not None and context.check:
+            check = context.check
+        elif key is None and a.problem_confidence < 0.4:  # an uncertain guess at the kind of problem checks nothing specific
+            check = self.replies.problem("other").check
+        team = context.team if context is not None and context.team else spec.team
+        experience = context.experience if context is not None else None
+        return _Case(check=check, team=team, topic=spec.topic, experience=experience)
 
     @staticmethod
     def _question_only(r: DraftRequest) -> bool:

@@ -48,17 +48,26 @@ class ProblemSpec:
 
 @dataclass(frozen=True)
 class Context:
-    """Words that make some details the right ones to ask, for these problem types (all when empty)."""
+    """Where it happened (a hotel stay, a meal, an online order...): what to ask, what will be checked, and
+    how to name the experience; for these problem types (all when empty)."""
 
+    id: str
     when: tuple[re.Pattern[str], ...]
     details: tuple[str, ...]
+    check: dict[str, str] | None = None
+    experience: dict[str, str] | None = None
+    team: dict[str, str] | None = None
     types: frozenset[str] = frozenset()
+
+    def matches(self, text: str, problem_type: str | None) -> bool:
+        return (not self.types or (problem_type or "other") in self.types) and any(p.search(text) for p in self.when)
 
 
 @dataclass(frozen=True)
 class DetailSpec:
     name: dict[str, str]
     given: re.Pattern[str] | None
+    not_on: frozenset[str] = frozenset()  # channels where it cannot be asked for (a screenshot on a call)
 
 
 @dataclass
@@ -97,21 +106,22 @@ class ReplyBook:
         spec = self.details.get(detail)
         return bool(spec and spec.given and spec.given.search(to_simplified(complaint)))
 
-    def details_to_ask(self, problem_type: str | None, complaint: str, category: str | None = None, most: int = 2) -> list[str]:
-        """At most `most` details to ask for, skipping any the customer already gave: the policy category's
-        when one applies, else those of the first context the complaint matches, else the problem type's."""
+    def context_of(self, complaint: str, problem_type: str | None) -> Context | None:
         text = to_simplified(complaint)
-        wanted: tuple[str, ...] = ()
+        return next((c for c in self.contexts if c.matches(text, problem_type)), None)
+
+    def details_to_ask(self, problem_type: str | None, complaint: str, category: str | None = None, most: int = 2,
+                       channel: str | None = None) -> list[str]:
+        """At most `most` details to ask for, skipping any the customer already gave and any the channel
+        cannot carry: the policy category's when one applies, else the context's, else the problem type's."""
         if category and category in self.categories:
             wanted = self.categories[category].details
+        elif (context := self.context_of(complaint, problem_type)) is not None:
+            wanted = context.details
         else:
-            for context in self.contexts:
-                if (not context.types or (problem_type or "other") in context.types) and any(p.search(text) for p in context.when):
-                    wanted = context.details
-                    break
-            else:
-                wanted = self.problem(problem_type).details
-        return [d for d in wanted if not self.already_given(d, complaint)][:most]
+            wanted = self.problem(problem_type).details
+        usable = [d for d in wanted if channel not in self.details[d].not_on]
+        return [d for d in usable if not self.already_given(d, complaint)][:most]
 
 
 def load_replybook(folder: Path) -> ReplyBook:
@@ -122,7 +132,8 @@ def load_replybook(folder: Path) -> ReplyBook:
     details_data = yaml.safe_load((folder / "details.yaml").read_text(encoding="utf-8"))["details"]
     details = {
         key: DetailSpec(name={lang: _localise(v["name"], lang) for lang in LANGS},
-                        given=re.compile(v["given"], re.IGNORECASE) if v.get("given") else None)
+                        given=re.compile(v["given"], re.IGNORECASE) if v.get("given") else None,
+                        not_on=frozenset(v.get("not_on", [])))
         for key, v in details_data.items()
     }
     def spec(key: str, v: dict) -> ProblemSpec:
@@ -136,8 +147,12 @@ def load_replybook(folder: Path) -> ReplyBook:
 
     problems = {key: spec(key, v) for key, v in problems_data["problems"].items()}
     categories = {key: spec(key, v) for key, v in (problems_data.get("categories") or {}).items()}
+    def localised(value: dict | None) -> dict[str, str] | None:
+        return {lang: _localise(value, lang) for lang in LANGS} if value else None
+
     contexts = [
-        Context(when=tuple(re.compile(p, re.IGNORECASE) for p in c["when"].values()), details=tuple(c["details"]),
+        Context(id=c["id"], when=tuple(re.compile(p, re.IGNORECASE) for p in c["when"].values()), details=tuple(c["details"]),
+                check=localised(c.get("check")), experience=localised(c.get("experience")), team=localised(c.get("team")),
                 types=frozenset(c.get("types", [])))
         for c in problems_data.get("context", [])
     ]
