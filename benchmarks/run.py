@@ -176,6 +176,34 @@ def bench_conversations(index_dir: Path, tmp: Path) -> dict:
             "suggest_next_p50_ms": round(pct(suggest_ms, 0.5), 1), "suggest_next_p95_ms": round(pct(suggest_ms, 0.95), 1)}
 
 
+def bench_suggest(index_dir: Path, tmp: Path) -> dict:
+    """A suggestion for each complaint of the drafting sets (real complaints from ../shared/data and written
+    ones, four channels), in process, one at a time, composer: p50/p95 in all and per stage."""
+    from copilot.eval.dataset import SharedDataMissing, load_cases
+    from copilot.service import Copilot
+
+    service = Copilot(Settings(store_dir=index_dir, audit_db=tmp / "bench-suggest-audit.sqlite3"))
+    cases = []
+    for name in ("dev", "heldout"):
+        try:
+            cases += load_cases(PROJECT_ROOT / "evals" / "drafting" / f"{name}.jsonl")
+        except SharedDataMissing:
+            continue
+    if not cases:
+        return {"skipped": "no drafting set could be read"}
+    service.suggest(cases[0].complaint)  # the first call loads the models
+    total: list[float] = []
+    stages: dict[str, list[float]] = {"analysis": [], "retrieval": [], "drafting": []}
+    for case in cases:
+        t = time.perf_counter()
+        s = service.suggest(case.complaint, case.context)
+        total.append((time.perf_counter() - t) * 1000)
+        for stage, values in stages.items():
+            values.append(s.timings_ms.get(stage, 0.0))
+    return {"complaints": len(cases), "p50_ms": round(pct(total, 0.5), 1), "p95_ms": round(pct(total, 0.95), 1),
+            **{f"{stage}_p95_ms": round(pct(values, 0.95), 1) for stage, values in stages.items()}}
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict = {}
@@ -198,6 +226,9 @@ def main() -> int:
         Copilot(Settings(store_dir=index_dir)).index_knowledge()
         report["api_load"] = api_load(index_dir)
         print(json.dumps(report["api_load"], indent=2), flush=True)
+        print("suggestions, one at a time (composer, the drafting sets' complaints) ...", flush=True)
+        report["suggest"] = bench_suggest(index_dir, Path(tmp))
+        print(json.dumps(report["suggest"], indent=2), flush=True)
         print("live conversations (20-turn dev conversations, composer) ...", flush=True)
         report["conversations"] = bench_conversations(index_dir, Path(tmp))
         print(json.dumps(report["conversations"], indent=2), flush=True)

@@ -408,7 +408,17 @@ def eval_blind(
         cases = {c.id: c for c in load_cases(dataset)}
     except (OSError, ValueError) as exc:
         _fail(f"cannot read {dataset}: {exc}")
-    counts = export(list(load_results(run).values()), cases, out, sample=sample)
+    from copilot.drafting.llm_drafter import policy_summary
+    from copilot.knowledge.policies import load_policies
+    from copilot.settings import get_settings
+
+    policies = load_policies(get_settings().knowledge_dir / "policies")
+
+    def note(key: str) -> str | None:
+        category = policies.category(key)
+        return policy_summary(category, "agent", "en")[0] if category else None
+
+    counts = export(list(load_results(run).values()), cases, out, sample=sample, policy_note=note)
     typer.echo(f"{counts['rating']} replies to rate in {out / 'rating.jsonl'}, {counts['pairwise']} pairs in "
                f"{out / 'pairwise.jsonl'}; keep {out / 'key.json'} away from the reviewers")
 

@@ -77,6 +77,7 @@ class Copilot:
         self.settings = settings or get_settings()
         self._index: KnowledgeIndex | None = None
         self._read_cache: dict[str, tuple[int, Conversation]] = {}
+        self._guidance_cache: dict[tuple[str, str, int], list[Passage]] = {}
         self.metrics: dict[str, int] = {"suggestions": 0, "llm_fallbacks": 0, "llm_rewrites": 0, "rule_fixes": 0}
 
     # ---------------------------------------------------------------- content
@@ -146,7 +147,7 @@ class Copilot:
     def _policy_passages(self, text: str, category: PolicyCategory, lang: str) -> list[Passage]:
         """Passages of the policy that applies, the section about this category first."""
         name = category.names.get(lang, category.names["en"])
-        hits = self.search_knowledge(f"{name} {text[:600]}", k=5, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
+        hits = self.search_knowledge(f"{name} {text[:40]}", k=5, filters=SearchFilters(kind=["policy"], domain=[category.domain]))
         own = [h for h in hits if any(n and n in h.section for n in category.names.values())]
         return (own + [h for h in hits if h not in own])[:2]
 
@@ -270,18 +271,23 @@ class Copilot:
             self._retrieve(plan, live.query if live is not None and live.query else text)
         return plan
 
+    def _guidance_for(self, kind: str, lang: str) -> list[Passage]:
+        """The guidance behind a kind of draft: a fixed search, so its answer is kept until the index changes."""
+        key = (kind, lang, self.index.generation)
+        if key not in self._guidance_cache:
+            self._guidance_cache[key] = self.search_knowledge(
+                GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)]))
+        return self._guidance_cache[key]
+
     def _retrieve(self, plan: Plan, query: str) -> None:
         """The guidance for the case and for each draft, and the policy's own passages."""
         started = time.perf_counter()
         lang, category = plan.request.analysis.reply_language, plan.request.category
         try:
-            case = self.search_knowledge(query[:1500], k=3, filters=SearchFilters(kind=["guidance"]))
+            case = self.search_knowledge(example_query_text(query), k=3, filters=SearchFilters(kind=["guidance"]))
             policy_hits = self._policy_passages(query, category, lang) if category is not None else []
             for kind in DRAFT_KINDS:
-                targeted = self.search_knowledge(
-                    GUIDANCE_QUERIES[kind][lang], k=1, filters=SearchFilters(kind=["guidance"], language=[_guidance_lang(lang)])
-                )
-                plan.by_kind[kind] = targeted + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
+                plan.by_kind[kind] = self._guidance_for(kind, lang) + case[:1] + (policy_hits[:1] if kind != "empathetic_reply" else [])
             passages = unique(case + policy_hits + [p for ps in plan.by_kind.values() for p in ps])
             # a knowledge passage is data too: one that carries instructions is left out and reported
             tainted = {p.chunk_id for p in passages if self.analyzer.injection_in(p.text)}

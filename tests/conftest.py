@@ -48,6 +48,17 @@ def kb_copilot(kb_settings: Settings) -> Copilot:
     return Copilot(kb_settings)
 
 
+@pytest.fixture(scope="module")
+def api(kb_settings: Settings):
+    """The HTTP API over the shared index, served on a loopback port (its URL)."""
+    from copilot.api import create_app
+
+    server, thread, url = serve_in_thread(create_app(Copilot(kb_settings)))
+    yield url
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 @pytest.fixture
 def lexical_settings(tmp_path: Path) -> Settings:
     """A fresh store without dense embeddings: fast, for tests about indexing mechanics."""

@@ -5,18 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from copilot.api import create_app
-from copilot.service import Copilot
-from tests.conftest import serve_in_thread
-
-
-@pytest.fixture(scope="module")
-def api(kb_settings):
-    server, thread, url = serve_in_thread(create_app(Copilot(kb_settings)))
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
-
 
 def test_health_and_readiness(api):
     assert httpx.get(f"{api}/healthz").json()["status"] == "ok"

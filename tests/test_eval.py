@@ -91,18 +91,24 @@ def test_shared_data_loaders():
 def test_llm_judge_scores_drafts_and_reports_agreement(kb_settings, tmp_path):
     def answer(request):
         system = request["messages"][0]["content"]
+        if "two candidate" in system:
+            return reply_json({"preferred": "tie"})
         if "quality reviewer" in system:
-            return reply_json({"empathy": 4, "ownership": 5, "clarity": 4, "faithfulness": 3, "breaks_rules": False})
+            return reply_json({"on_topic": True, "invented_facts": False, "natural": 4, "sendable": True, "breaks_rules": False})
         if "structured reading" in system:
             return reply_json(READING)
         return reply_json(GOOD)
 
     cases = [c for c in load_cases(DATASET) if c.expect.lang == "zh-Hant"][:2]
+    cases[0] = cases[0].model_copy(update={"reference_reply": "您好，包裹晚了這麼多天，真的很抱歉。麻烦提供訂單號，我馬上幫您查。"})
     with ScriptedLLMServer(default=answer) as server:
         settings = kb_settings.model_copy(update={"audit_db": tmp_path / "audit.sqlite3", "llm_base_url": server.base_url,
                                                   "llm_model": "scripted-model", "llm_retries": 0, "llm_timeout": 5.0})
         summary = run_eval(Copilot(settings), cases, tmp_path / "run", use_judge=True, progress=False)
         judge_calls = [r for r in server.chat_requests if "quality reviewer" in r["messages"][0]["content"]]
-    assert len(judge_calls) == 2 * 3 * 3, "three samples for each of three drafts of two cases"
-    assert summary["judge"] == {"empathy": 4.0, "ownership": 5.0, "clarity": 4.0, "faithfulness": 3.0, "agreement": 1.0}
+        pairwise = [r for r in judge_calls if "two candidate" in r["messages"][0]["content"]]
+    assert len(judge_calls) - len(pairwise) == 2 * 3 * 3, "three samples for each of three drafts of two cases"
+    assert len(pairwise) == 1 and "reply id=" in pairwise[0].text, "only the case with a reference reply is compared"
+    assert summary["judge"] == {"on_topic": 1.0, "invented_facts": 0.0, "natural": 4.0, "sendable": 1.0, "agreement": 1.0,
+                                "preferred_to_reference": 0.5}
     assert summary["engine"] == "llm"

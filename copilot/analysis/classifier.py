@@ -72,9 +72,19 @@ def load_examples(folder: Path) -> list[Example]:
     return examples
 
 
+QUERY_TOKENS = 100  # a complaint says what it is about early; the embedding costs time in proportion to its length
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
 def example_query_text(text: str) -> str:
-    """What is embedded for an example, and for a complaint: the same prefix retrieval searches with."""
-    return text[:1500]
+    """What is embedded for an example, and for a complaint: the same opening retrieval searches with, about
+    QUERY_TOKENS tokens of it (a Chinese character is about a token, four Latin characters are about one)."""
+    cost = 0.0
+    for i, char in enumerate(text):
+        cost += 1.0 if _HAN_CHAR.match(char) else 0.25
+        if cost > QUERY_TOKENS:
+            return text[:i]
+    return text
 
 
 @dataclass

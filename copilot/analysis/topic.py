@@ -93,7 +93,7 @@ class ReadingLexicon:
         self.contentless = {k: re.compile(rf"^(?:{'|'.join(v)})$", re.IGNORECASE) for k, v in data["contentless"].items()}
         self.topic = {
             name: {key: _patterns(topic[name].get(key)) for key in ("zh", "en")}
-            for name in ("symptom", "insult", "feeling", "question", "demand", "advice", "lead", "intensifier", "particle")
+            for name in ("symptom", "insult", "feeling", "question", "demand", "advice", "praise", "lead", "intensifier", "particle")
         }
         self.subject_zh = _patterns(topic["subject"]["zh"])
         self.second_person = {k: [(a, b) for a, b in v] for k, v in topic["second_person"].items()}
@@ -158,6 +158,7 @@ class ReadingLexicon:
         score = 2.0 * min(symptom, 2)
         score -= 3.0 * min(self.hits("insult", key, clause), 1)
         score -= 3.0 * min(self.hits("advice", key, clause), 1)
+        score -= 3.0 * min(self.hits("praise", key, clause), 1)
         score -= 1.5 * min(self.hits("demand", key, clause), 1)
         score -= 1.0 * min(self.hits("question", key, clause), 1)
         score -= 2.0 * min(self.hits("feeling", key, clause), 1)

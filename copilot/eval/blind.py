@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -24,8 +25,9 @@ from copilot.eval.metrics import CaseResult
 
 RUBRIC = """Rate each reply as the first reply a company sends to this customer through the channel shown.
 - on_topic: true if it addresses the customer's actual problem (not a different or generic one).
-- invented_facts: true if it states anything not supported by the complaint (a check already made, a
-  cause, waiting or repeat contacts the customer did not mention, an amount, a date, a policy).
+- invented_facts: true if it states anything supported neither by the complaint nor by the company policy
+  note given with some items (a check already made, a cause, waiting or repeat contacts the customer did
+  not mention, an amount, a date, a policy the note does not contain).
 - natural: 1 (robotic, template-like, awkward) to 5 (reads like a skilled person wrote it for this customer).
 - sendable: true if a careful agent could send it exactly as it is.
 Answer one JSON line per item: {"item": ..., "on_topic": bool, "invented_facts": bool, "natural": n,
@@ -49,7 +51,8 @@ class Preference(BaseModel):
     preferred: str = Field(pattern="^(A|B|tie)$")
 
 
-def export(results: list[CaseResult], cases: dict[str, EvalCase], out_dir: Path, seed: int = 7, sample: int | None = None) -> dict[str, int]:
+def export(results: list[CaseResult], cases: dict[str, EvalCase], out_dir: Path, seed: int = 7, sample: int | None = None,
+           policy_note: Callable[[str], str | None] | None = None) -> dict[str, int]:
     """Write the reviewers' files and the key (for a random `sample` of the cases, or all); returns how many
     items each file holds."""
     rng = random.Random(seed)
@@ -62,6 +65,10 @@ def export(results: list[CaseResult], cases: dict[str, EvalCase], out_dir: Path,
         if case is None or result.error:
             continue
         base = {"complaint": case.complaint, "channel": case.context.channel or "chat", "language": case.expect.lang}
+        # what the agent's company policy says for this situation, when the case is labelled with one
+        note = policy_note(case.expect.policy) if policy_note and case.expect.policy not in (None, "none") else None
+        if note:
+            base["company_policy"] = note
         replies = [(kind, text) for kind, text in result.texts.items()]
         if case.reference_reply:
             replies.append(("reference", case.reference_reply))

@@ -54,6 +54,7 @@ class CaseResult(BaseModel):
     category_ok: bool | None = None
     domain_ok: bool | None = None
     policy_expected: str | None = Field(None, description='The labelled policy ("domain/category" or "none").')
+    preferred: float | None = Field(None, description="LLM judge: 1 ours preferred to the reference reply, 0.5 tie, 0 not.")
     problem_type_ok: bool | None = None
     injection_ok: bool | None = None
     timings_ms: dict[str, float]
@@ -174,5 +175,6 @@ def summarise(results: list[CaseResult]) -> dict:
         "drafts_with_defects": sum(bool(d.defects) for d in drafts),
         "defects_by_kind": defects,
         "latency_ms": latency,
-        "judge": {k: _mean([j.get(k) for j in judged]) for k in ("empathy", "ownership", "clarity", "faithfulness", "agreement")} if judged else None,
+        "judge": ({k: _mean([j.get(k) for j in judged]) for k in ("on_topic", "invented_facts", "natural", "sendable", "agreement")}
+                  | {"preferred_to_reference": _mean([r.preferred for r in ok])}) if judged else None,
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from copilot.eval.dataset import EvalCase
-from copilot.eval.judge import judge
+from copilot.eval.judge import judge, prefer
 from copilot.eval.metrics import CaseResult, measure, summarise
 from copilot.eval.report import write_report
 from copilot.service import ComplaintError, Copilot
@@ -32,9 +32,13 @@ def _one(service: Copilot, case: EvalCase, use_judge: bool) -> CaseResult:
     result = measure(case, s, limit_of, spans, category.wording() if category else "")
     if use_judge and service.llm is not None:
         by_id = {p.chunk_id: p for p in s.passages}
+        channel = case.context.channel or "chat"
         for metrics, draft in zip(result.drafts, s.drafts, strict=True):
             cited = "\n".join(f"- {by_id[c.chunk_id].text}" for c in draft.citations if c.chunk_id in by_id)
-            metrics.judge = judge(service.llm, case.complaint, draft.kind, draft.text, cited, bool(draft.check.violations))
+            metrics.judge = judge(service.llm, case.complaint, draft.kind, draft.text, cited, bool(draft.check.violations),
+                                  channel=channel)
+        if case.reference_reply:
+            result.preferred = prefer(service.llm, case.complaint, s.drafts[0].text, case.reference_reply, channel, case.id)
     return result
 
 

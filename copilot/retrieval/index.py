@@ -93,6 +93,12 @@ class KnowledgeIndex:
         self._masks: dict[tuple, np.ndarray] = {}
         self._vector_index: VectorStoreIndex | None = None
         self._lexical_count = -1
+        self._generation = 0
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the passages the searches see change (here, or in a shared store)."""
+        return self._generation
 
     # ---------------------------------------------------------------- building
 
@@ -126,6 +132,7 @@ class KnowledgeIndex:
             if progress:
                 progress(done, len(new))
         self._lexical = None
+        self._generation += 1
         return IndexReport(
             documents=len(docs),
             chunks=len(wanted),
@@ -163,6 +170,7 @@ class KnowledgeIndex:
                 self._lexical_meta = metas
                 self._doc_by_id = {cid: str(m.get("document_id") or m.get("doc_id") or cid) for cid, m in zip(ids, metas, strict=True)}
                 self._lexical_count = count
+                self._generation += 1
                 self._masks = {}
             return self._lexical
 

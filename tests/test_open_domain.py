@@ -1,0 +1,104 @@
+"""Complaints about anything: the policy found only where one applies (floors on the held-out set, which was
+never tuned on), nothing only a policy could justify when none does, public replies that fit one post and ask
+nothing personal in public, and input with nothing to act on."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from copilot.drafting import SuggestContext
+from copilot.drafting.llm_drafter import drafts_prompt
+from copilot.eval.dataset import SharedDataMissing, load_cases
+from copilot.eval.defects import draft_defects
+from copilot.service import Copilot
+from copilot.settings import PROJECT_ROOT
+from tests.llm_server import ScriptedLLMServer, reply_json
+
+HELDOUT = PROJECT_ROOT / "evals" / "drafting" / "heldout.jsonl"
+
+
+@pytest.fixture(scope="module")
+def heldout():
+    try:
+        return load_cases(HELDOUT)
+    except SharedDataMissing as exc:
+        pytest.skip(f"{exc}: the held-out set's real complaints live in ../shared/data")
+
+
+@pytest.fixture(scope="module")
+def suggestions(kb_copilot, heldout):
+    return [(case, kb_copilot.suggest(case.complaint, case.context)) for case in heldout]
+
+
+def test_the_policy_is_found_where_one_applies_and_only_there(suggestions):
+    assigned = [(case, s) for case, s in suggestions if s.policy is not None]
+    in_policy = [(case, s) for case, s in suggestions if case.expect.policy != "none"]
+    precision = sum(s.policy == case.expect.policy for case, s in assigned) / len(assigned)
+    recall = sum(s.policy == case.expect.policy for case, s in in_policy) / len(in_policy)
+    assert len(in_policy) >= 25 and sum(case.expect.policy == "none" for case, _ in suggestions) >= 0.4 * len(suggestions)
+    assert precision >= 0.9, f"precision {precision:.2f} over {len(assigned)} assigned"
+    assert recall >= 0.7, f"recall {recall:.2f} over {len(in_policy)} in-policy complaints"
+
+
+def test_without_a_policy_nothing_only_a_policy_could_justify(kb_copilot, suggestions):
+    """No amount, no time frame, no refusal: the reply names the problem and asks, or says what is checked."""
+    for case, s in suggestions:
+        if s.policy is not None:
+            continue
+        for d in s.drafts:
+            defects = draft_defects(d.text, d.language, case.context.channel or "chat", False, case.complaint)
+            assert not defects, (case.id, d.kind, defects, d.text)
+            assert not re.search(r"没办法安排|沒辦法安排|沒法答應|没法答应|isn't something I can arrange|can't agree to", d.text)
+            assert d.check.violations == []
+
+
+def test_each_draft_opens_differently(suggestions):
+    for case, s in suggestions:
+        openings = [re.sub(r"^(您好|你好|Hi|Hello|Dear customer|尊敬的客户|尊敬的客戶)[，,：:\s]*", "", d.text)[:12] for d in s.drafts]
+        assert len(set(openings)) >= 2, (case.id, openings)
+
+
+@pytest.mark.parametrize("text", ["在吗", "在嗎？？", "😡😡😡", "https://t.cn/A6xYz", "hello?", "人工客服"])
+def test_a_message_with_nothing_to_act_on_gets_a_short_question(kb_copilot, text):
+    s = kb_copilot.suggest(text, SuggestContext(channel="chat"))
+    assert s.analysis.contentless and s.policy is None
+    for d in s.drafts:
+        assert len(d.text) <= 120 and re.search(r"[？?]", d.text), d.text
+        assert not re.search(r"\d", d.text) and d.check.violations == []
+
+
+def test_a_message_mixing_languages_is_answered_in_its_main_language(kb_copilot):
+    s = kb_copilot.suggest("我上禮拜買的 earbuds 左邊完全沒聲音，customer service 一直沒回我 email，到底要等多久？")
+    assert s.analysis.reply_language == "zh-Hant" and all(d.language == "zh-Hant" for d in s.drafts)
+    s = kb_copilot.suggest("My 訂單 has not arrived after two weeks and nobody answers my emails. Where is my parcel?")
+    assert s.analysis.reply_language == "en" and all(d.language == "en" for d in s.drafts)
+
+
+def test_public_replies_through_the_api_fit_one_post_and_ask_nothing_personal_in_public(api, heldout):
+    client = httpx.Client(base_url=api, timeout=60)
+    for case in heldout[:40]:
+        r = client.post("/v1/suggest", json={"complaint": case.complaint, "context": {"channel": "social"}})
+        assert r.status_code == 200, r.text
+        for d in r.json()["drafts"]:
+            limit = 280 if d["language"] == "en" else 140
+            assert len(d["text"]) <= limit, (case.id, d["kind"], len(d["text"]), d["text"])
+            assert "personal_data_in_public" not in draft_defects(d["text"], d["language"], "social", True), d["text"]
+
+
+def test_an_abstained_category_sends_no_policy_to_the_llm(kb_copilot):
+    complaint = "我家楼上漏水漏了两个礼拜，物业每次都说会通知楼上，之后就没下文了。"
+    a = kb_copilot.analyze(complaint)
+    assert a.category is None
+    from copilot.drafting.models import DraftRequest
+
+    with ScriptedLLMServer() as server:
+        settings = kb_copilot.settings.model_copy(update={"llm_base_url": server.base_url, "llm_api_key": "k"})
+        engine = Copilot(settings).llm
+        system, user, _ = drafts_prompt(engine, DraftRequest(complaint=complaint, analysis=a, channel="social"), complaint, [], ["具体的地址"])
+        server.script(reply_json({}))
+    assert "none applies" in user and "Entitlement" not in user and "CNY" not in user
+    assert "one post" in system and "private message" in system
+    assert "problem:" in user and "details still needed to act" in user
