@@ -658,8 +658,9 @@ class Copilot:
         missing = [e for e in examples if e.key not in known and e.key not in saved]
         for example in missing:
             saved[example.key] = np.asarray(embedder.get_query_embedding(normalise(example_query_text(example.text))), dtype=np.float32)
-        if missing or not path.exists():
-            save_vectors(path, saved)
+        current = {e.key for e in examples}
+        if missing or not path.exists() or set(saved) - current:
+            save_vectors(path, {k: v for k, v in saved.items() if k in current})
         self.__dict__.pop("classifier", None)  # rebuilt with the vectors on next use
         self.__dict__.pop("analyzer", None)
         return len(missing)

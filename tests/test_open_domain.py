@@ -102,3 +102,10 @@ def test_an_abstained_category_sends_no_policy_to_the_llm(kb_copilot):
     assert "none applies" in user and "Entitlement" not in user and "CNY" not in user
     assert "one post" in system and "private message" in system
     assert "problem:" in user and "details still needed to act" in user
+
+
+def test_a_complaint_over_the_limit_is_refused_with_the_limit_named(api):
+    r = httpx.post(f"{api}/v1/suggest", json={"complaint": "我的包裹一直沒到，" * 2000}, timeout=30)
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["code"] == "invalid_complaint" and "8,000" in error["message"] and "COPILOT_MAX_COMPLAINT_CHARS" in error["message"]
