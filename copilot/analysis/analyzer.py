@@ -152,6 +152,10 @@ class Analyzer:
             if analysis.contentless:
                 return  # nothing to classify: "在吗", an emoji, a link
             analysis.asks = reading.asks_in(complaint, analysis.language in ("zh-Hant", "zh-Hans"))
+            analysis.questions = reading.questions_in(complaint, analysis.language)
+            analysis.praises = reading.praises(complaint, analysis.language)
+            analysis.vulnerable = reading.mentions_vulnerable(complaint, analysis.language)
+            analysis.facts.signed_as = reading.signed_name(complaint, analysis.language)
             topic = reading.topic_of(complaint, analysis.language, analysis.reply_language)
             if topic is not None:
                 analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
@@ -161,6 +165,9 @@ class Analyzer:
         vector = self._vector_of(complaint) if self._vector_of is not None else None
         result = self.classifier.classify(complaint, vector)
         analysis.problem_type = result.problem_type
+        if reading is not None:
+            aspects = analysis.topic.aspects if analysis.topic is not None else []
+            analysis.problem_type = reading.problem_type_for(result.problem_type, complaint, analysis.language, aspects)
         analysis.problem_confidence = result.problem_confidence
         analysis.category_confidence = result.confidence
         if result.category is not None:

@@ -58,6 +58,7 @@ class Facts(BaseModel):
     dates: list[str] = Field(default_factory=list)
     durations: list[str] = Field(default_factory=list)
     contacts_before: int | None = None
+    signed_as: str | None = Field(None, description="The name the customer signed with, to greet them by.")
 
 
 class Analysis(BaseModel):
@@ -78,6 +79,9 @@ class Analysis(BaseModel):
     problem_confidence: float = Field(0.0, description="The share of the nearest examples' vote for that problem type.")
     asks: list[str] = Field(default_factory=list, description="What the customer asks for (refund, repair, explanation ...).")
     contentless: bool = Field(False, description="Nothing to act on yet: a greeting, emoji, a link.")
+    questions: list[str] = Field(default_factory=list, description="Questions the customer wants answered (not rhetorical).")
+    praises: bool = Field(False, description="The customer also says something was done well.")
+    vulnerable: bool = Field(False, description="Someone who needs extra care is affected (elderly, newborn, medical equipment).")
     facts: Facts = Field(default_factory=Facts)
     injection: list[Evidence] = Field(default_factory=list, description="Instructions aimed at the model.")
     notices: list[str] = Field(default_factory=list)

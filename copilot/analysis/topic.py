@@ -31,6 +31,11 @@ _SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F#@*~^]+")  # em
 # a clause that starts like this is an opinion, a request or a story, not the problem
 _BAD_START_ZH = re.compile(r"^(?:想|要|说|觉得|感觉|希望|请|麻烦|帮|投诉|问|是|有点|估计|可能|应该|好在|首要|唯一|整体|总体|总之|不敢|不知|知道|看|听|在|从|到|去|来|给|让|把|被|对|跟|和|与|为|因|由|连|等到|找|打|叫|点|定|订|买)")
 _EN_PAST = re.compile(r"^(?:\w+ed|bought|paid|got|went|sent|took|made|had|came|gave|told|left|spent|found|brought|tried)\b", re.IGNORECASE)
+# a clause said back after "sorry to hear" needs a finite verb
+_EN_FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|keeps?|kept|won't|doesn't|don't|didn't|can't|cannot|isn't|aren't|"
+                        r"wasn't|weren't|hasn't|haven't|will|would|could|never|got|gets|came|went|took|left|broke|stopped|"
+                        r"charged|sent|lost|says|said|takes|makes|shows|works|runs|stops|crashes|freezes|drops|fails|turns|goes|"
+                        r"comes|looks|sounds|charges|drains|dies|loads|opens|closes|lets|needs|\w+ed)\b", re.IGNORECASE)
 _FUNCTION_WORDS = frozenset(["the", "this", "that", "these", "those", "it", "its", "there", "they", "your", "you", "a", "an", "one", "my", "our", "i", "we", "some", "all"])
 
 Form = Literal["clause", "aspects"]
@@ -59,6 +64,7 @@ class Aspect:
     patterns: dict[str, re.Pattern[str] | None]
     names: dict[str, str]
     needs_symptom: bool = False
+    narrows: frozenset[str] = frozenset()  # broader aspects this one names more precisely
 
 
 def load_aspects(path: Path) -> list[Aspect]:
@@ -69,6 +75,7 @@ def load_aspects(path: Path) -> list[Aspect]:
         names.setdefault("zh-Hans", names["zh"])
         names.setdefault("zh-Hant", convert_script(names["zh"], "zh-Hant"))
         out.append(Aspect(id=item["id"], type=item["type"], names=names, needs_symptom=bool(item.get("needs_symptom")),
+                          narrows=frozenset(item.get("narrows", [])),
                           patterns={k: _patterns([item[k]]) if item.get(k) else None for k in ("zh", "en")}))
     return out
 
@@ -100,6 +107,16 @@ class ReadingLexicon:
         self.max_length = topic["max_length"]
         self.min_length = topic["min_length"]
         self.asks = {name: {key: _patterns(v.get(key)) for key in ("zh", "en")} for name, v in data["asks"].items()}
+        self.vulnerable = {key: _patterns(data["vulnerable"][key]) for key in ("zh", "en")}
+        self.ask_negation = {key: re.compile(data["ask_negation"][key], re.IGNORECASE) for key in ("zh", "en")}
+        self.compliment = {key: _patterns(data["compliment"][key]) for key in ("zh", "en")}
+        self.compliment_negation = {key: re.compile(data["compliment"]["negation"][key], re.IGNORECASE) for key in ("zh", "en")}
+        self.rhetorical = {key: _patterns(data["rhetorical"][key]) for key in ("zh", "en")}
+        self.problem_evidence = {kind: {key: _patterns([v[key]]) for key in ("zh", "en")} for kind, v in data["problem_evidence"].items()}
+        self.aspect_types = {a.id: a.type for a in self.aspects}
+        signature = data["signature"]
+        self.signature_zh = re.compile(signature["zh"])
+        self.signature_en = (re.compile(signature["en_closing"], re.IGNORECASE), re.compile(signature["en_name"]))
 
     def hits(self, name: str, key: str, text: str) -> int:
         pattern = self.topic[name][key]
@@ -132,7 +149,89 @@ class ReadingLexicon:
     def asks_in(self, text: str, chinese: bool) -> list[str]:
         norm = to_simplified(text) if chinese else text
         keys = ["zh", "en"] if chinese else ["en"]
-        return [name for name, pats in self.asks.items() if any(pats[k] is not None and pats[k].search(norm) for k in keys)]
+
+        def asked(pattern: re.Pattern[str] | None, key: str) -> bool:
+            negation = self.ask_negation[key]
+            return pattern is not None and any(not negation.search(norm[max(0, m.start() - 24) : m.start()]) for m in pattern.finditer(norm))
+
+        return [name for name, pats in self.asks.items() if any(asked(pats[k], k) for k in keys)]
+
+    # ------------------------------------------------------------------ problem type
+
+    def fits_problem(self, problem_type: str, text: str, language: str) -> bool:
+        """Whether the complaint has words that fit a problem type (types without evidence always fit)."""
+        evidence = self.problem_evidence.get(problem_type)
+        if evidence is None:
+            return True
+        chinese = language in ("zh-Hant", "zh-Hans")
+        norm = to_simplified(text) if chinese else text
+        return any(p is not None and p.search(norm) for p in ([evidence["zh"], evidence["en"]] if chinese else [evidence["en"]]))
+
+    def problem_type_for(self, read: str | None, text: str, language: str, aspects: list[str]) -> str | None:
+        """The problem type to act on: the one read from the examples when the complaint bears it out, else
+        that of the first aspect raised that does, else "other"."""
+        if read is None or self.fits_problem(read, text, language):
+            return read
+        for aspect in aspects:
+            kind = self.aspect_types.get(aspect)
+            if kind and self.fits_problem(kind, text, language):
+                return kind
+        return "other"
+
+    # ------------------------------------------------------------------ what else the reply answers
+
+    def praises(self, text: str, language: str) -> bool:
+        """Whether the customer also says something was done well (a clause with a compliment, not negated,
+        not quoted, and not itself telling a problem)."""
+        chinese = language in ("zh-Hant", "zh-Hans")
+        key = "zh" if chinese else "en"
+        pattern, negation = self.compliment[key], self.compliment_negation[key]
+        norm = to_simplified(text) if chinese else text
+        norm = re.sub(r"[“\"「『][^”\"」』]{0,12}[”\"」』]", " ", norm)  # a quoted word is usually sarcasm
+        clauses = [m.group(0) for m in _CLAUSE_ZH.finditer(norm)] if chinese else \
+            [part for m in _CLAUSE_EN.finditer(norm) for piece in _EN_SPLIT.split(m.group(0)) for part in piece.split(",")]
+        for clause in clauses:
+            if pattern is None or self.hits("symptom", key, clause) or self.hits("insult", key, clause):
+                continue
+            if any(not negation.search(clause[: hit.start()]) for hit in pattern.finditer(clause)):
+                return True
+        return False
+
+    def mentions_vulnerable(self, text: str, language: str) -> bool:
+        """Whether someone who needs extra care is affected (an elderly relative on oxygen, a newborn)."""
+        chinese = language in ("zh-Hant", "zh-Hans")
+        norm = to_simplified(text) if chinese else text
+        patterns = [self.vulnerable["zh"], self.vulnerable["en"]] if chinese else [self.vulnerable["en"]]
+        return any(p is not None and p.search(norm) for p in patterns)
+
+    def questions_in(self, text: str, language: str) -> list[str]:
+        """The questions the customer puts to the company and wants answered (not rhetorical ones)."""
+        chinese = language in ("zh-Hant", "zh-Hans")
+        key = "zh" if chinese else "en"
+        norm = to_simplified(text) if chinese else text
+        out = []
+        for m in re.finditer(r"[^。！!？?\n]+[？?]+[!！]?" if chinese else r"[^.!?\n]+\?+!?", norm):
+            sentence = m.group(0).strip()
+            tail = re.split(r"[，,：:；;]", sentence)[-1]  # the question is the last clause of its sentence
+            rhetorical = self.rhetorical[key]
+            if (rhetorical is not None and rhetorical.search(sentence)) or self.hits("insult", key, sentence):
+                continue
+            if len(_CJK.findall(tail) if chinese else _WORD.findall(tail)) >= 3:
+                out.append(text[m.start() : m.end()].strip())
+        return out
+
+    def signed_name(self, text: str, language: str) -> str | None:
+        """The name a letter is signed with ("王同学", "Sarah"), to greet the customer by."""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        if len(lines) < 2:
+            return None
+        last = lines[-1]
+        if language in ("zh-Hant", "zh-Hans"):
+            return last if self.signature_zh.match(to_simplified(last)) else None
+        closing, name = self.signature_en
+        if closing.match(lines[-2]) and name.match(last):
+            return last.lstrip("- ").split()[0]
+        return None
 
     # ------------------------------------------------------------------ topic
 
@@ -146,7 +245,7 @@ class ReadingLexicon:
         clause = self._topic_zh(text, reply_language) if chinese else (self._topic_en(text) if len(text) <= 400 else None)
         short = len(text) <= (160 if chinese else 400)
         # the customer's own words, when they say what the first problem raised is, read best
-        named = self.name_aspects(found, reply_language, most=3 if short else 2)
+        named = self.name_aspects(found, reply_language, most=3 if short or chinese else 2)
         if clause is not None and (not found or (short and len(found) <= 2 and clause.start <= found[0][0] < clause.end)):
             return replace(clause, fallback=named.phrase if named else None)
         return named or clause
@@ -182,13 +281,17 @@ class ReadingLexicon:
             if self.hits("advice", key, clause) and not self.hits("symptom", key, clause):
                 continue
             has_symptom = bool(self.hits("symptom", key, clause))
+            here: dict[str, tuple[int, Aspect]] = {}
             for aspect in self.aspects:
                 pattern = aspect.patterns.get(key)
-                if pattern is None or aspect.id in found:
-                    continue
-                hit = pattern.search(clause)
+                hit = pattern.search(clause) if pattern is not None else None
                 if hit and (has_symptom or not aspect.needs_symptom):
-                    found[aspect.id] = (m.start() + hit.start(), aspect)
+                    here[aspect.id] = (m.start() + hit.start(), aspect)
+            # the precise name wins over the broad one for the same mention ("没烤熟" is not also "菜品口味")
+            narrowed = {n for _, a in here.values() for n in a.narrows}
+            for aspect_id, hit in here.items():
+                if aspect_id not in narrowed:
+                    found.setdefault(aspect_id, hit)
         return sorted(found.values(), key=lambda x: x[0])
 
     def name_aspects(self, found: list[tuple[int, Aspect]], reply_language: str, most: int = 3) -> Topic | None:
@@ -199,7 +302,7 @@ class ReadingLexicon:
         if reply_language == "en":
             phrase = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         else:
-            phrase = names[0] if len(names) == 1 else "、".join(names[:-1]) + ("及" if reply_language == "zh-Hant" else "和") + names[-1]
+            phrase = "、".join(names)  # the reply says how many ("这两个问题"): names can hold a 和 themselves
         return Topic(phrase=phrase, start=picked[0][0], end=picked[-1][0], form="aspects", aspects=tuple(a.id for _, a in picked))
 
     # Chinese ---------------------------------------------------------------
@@ -335,6 +438,8 @@ class ReadingLexicon:
                     phrase = "you " + phrase[:1].lower() + phrase[1:]
                 else:
                     continue  # a clause without its subject cannot be said back naturally
+            if not _EN_FINITE.search(phrase):
+                continue  # "app crashing every time" is notes, not a sentence to say back
             return Topic(phrase=phrase, start=start, end=end, form=form)
         return None
 

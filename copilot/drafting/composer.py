@@ -64,6 +64,17 @@ _full_stops = re.compile(r"[。！？!?]+|(?<=[a-z0-9)])\.(?:\s|$)")  # how a re
 CHAT_SENTENCES = 4
 _ENDS_AS_ISSUE = re.compile(r"(问题|問題|情况|情況|事)$")
 _ISSUE_MARKERS = {"zh-Hans": "的问题", "zh-Hant": "的問題"}
+_LIST_MARKERS = {"zh-Hans": ("这两个问题", "这几个问题"), "zh-Hant": ("這兩個問題", "這幾個問題")}
+
+
+def _issue_marker(phrase: str, lang: str, listed: bool) -> str:
+    """What follows a named problem so it reads as one: "的问题", or "这两个问题" after a list of aspects."""
+    count = phrase.count("、") + 1 if listed else 1
+    if count == 1:
+        return _ISSUE_MARKERS[lang]
+    return _LIST_MARKERS[lang][0 if count == 2 else 1]
+
+
 _ORDER_PROBLEMS = frozenset({"delivery", "refund_return", "product_quality", "billing", "booking"})
 
 
@@ -151,7 +162,8 @@ class Composer:
             if order and analysis.problem_type in _ORDER_PROBLEMS:
                 word = "訂單" if lang == "zh-Hant" else "订单"
                 phrases = [p if order in p else f"{word} {order} {p}" for p in phrases]
-            phrases = [p if _ENDS_AS_ISSUE.search(p) else p + _ISSUE_MARKERS[lang] for p in phrases]
+            phrases = [p if _ENDS_AS_ISSUE.search(p) else p + _issue_marker(p, lang, topic.form == "aspects" or p != topic.phrase)
+                       for p in phrases]
         return phrases
 
     def slots(self, analysis: Analysis, category: PolicyCategory | None, lang: str) -> dict[str, str]:
@@ -180,7 +192,9 @@ class Composer:
         if a.contentless:
             self._say(draft, "contentless", {}, keep=3)
             return self._render(draft)
-        self._say(draft, "greeting", {}, keep=3, paragraph=0)
+        name = request.analysis.facts.signed_as
+        if not (name and self._say(draft, "greeting_named", {"name": convert_script(name, lang) if lang != "en" else name}, keep=3, paragraph=0)):
+            self._say(draft, "greeting", {}, keep=3, paragraph=0)
         if kind == "empathetic_reply":
             self._empathetic(draft, request)
         elif kind == "expectation_lowering":
@@ -207,7 +221,12 @@ class Composer:
             self._say(d, "repeat_contact", {}, keep=1)
         if {"media", "regulator", "lawsuit"} & set(a.signal_names):
             self._say(d, "serious", {}, keep=1)
+        if a.vulnerable:
+            self._say(d, "vulnerable", {}, keep=2)
+        if a.praises:
+            self._say(d, "thank_praise", {}, keep=1)
         self._next_step(d, r)
+        self._note_questions(d, r)
         if "manager" in a.signal_names and r.level == "agent":
             self._say(d, "manager", {}, keep=1, paragraph=2)
         if r.category is None and d.channel != "social" and not self._feedback_only(r) and not d.promised:
@@ -218,14 +237,14 @@ class Composer:
         category = r.category
         if category is not None:
             found = self._cannot_grant(r)
+            refused = False
             if found is not None:
                 request, reason, alternative = found
                 if d.channel == "social":  # the reason and the alternative do not fit one post: said in private
-                    self._say(d, "cannot_grant_brief", {"request": request}, keep=3, paragraph=2)
-                else:
-                    self._say(d, "cannot_grant", {"request": request, "reason": reason, "alternative": alternative}, keep=3, paragraph=2)
-                    self._say(d, "alternative_offer", {}, keep=3, paragraph=2)
-            else:
+                    refused = self._say(d, "cannot_grant_brief", {"request": request}, keep=3, paragraph=2)
+                elif self._say(d, "cannot_grant", {"request": request, "reason": reason, "alternative": alternative}, keep=3, paragraph=2):
+                    refused = self._say(d, "alternative_offer", {}, keep=3, paragraph=2)
+            if not refused:
                 frames = category.time_frames
                 frame = frames.get("resolution") or frames.get("callback") or next(iter(frames.values()), None)
                 if frame is None or not self._say(d, "policy_expect", {"deadline": frame.describe(d.lang)}, keep=3, paragraph=2):
@@ -241,6 +260,7 @@ class Composer:
             return
         check = self._problem(r).check[d.lang]
         self._say(d, "expect_cause", {"check": check}, keep=3, paragraph=2)
+        self._note_questions(d, r)
         asked = [x for x in ("refund", "replacement", "compensation", "delete_record") if x in r.analysis.asks]
         if asked:
             self._say(d, "expect_ask", {"ask": ASKED[asked[0]][d.lang]}, keep=2, paragraph=2)
@@ -299,7 +319,7 @@ class Composer:
         if (topic is not None and d.lang == "en" and topic.form == "clause" and not (short and len(topic.phrase) > 90)
                 and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3)):
             return
-        issues = [i for i in self._issues(a, d.lang) if not short or len(i) <= (90 if d.lang == "en" else 26)]
+        issues = [i for i in self._issues(a, d.lang) if not short or len(i) <= (90 if d.lang == "en" else 34)]
         named = self._problem(r).topic
         if named is not None:  # the policy's situation, in words a person would use
             issues.append(named[d.lang] if d.lang == "en" or _ENDS_AS_ISSUE.search(named[d.lang]) else named[d.lang] + _ISSUE_MARKERS[d.lang])
@@ -329,6 +349,14 @@ class Composer:
         if not self._ask(d, r, keep=3):
             self._say(d, "will_check", {"check": check}, keep=3, paragraph=2)
             d.promised = True  # will_check already says the customer will hear back
+
+    def _note_questions(self, d: _Draft, r: DraftRequest) -> None:
+        """Questions the customer put are answered when the facts are in, and the reply says so."""
+        questions = r.analysis.questions
+        if questions and not self._question_only(r):
+            many = len(questions) > 1
+            self._say(d, "questions_noted", {"questions": "questions" if many else "question", "are": "are" if many else "is"},
+                      keep=2, paragraph=2)
 
     def _ask(self, d: _Draft, r: DraftRequest, keep: int, move: str = "ask") -> bool:
         if any(p.asks for p in d.parts):
@@ -449,7 +477,9 @@ class Composer:
         """A calm question: it wants an answer, not an apology for a fault."""
         a = r.analysis
         wants = {"refund", "replacement", "compensation", "repair", "cancel", "delete_record"}
-        return (a.anger == 0 and r.category is None and not (wants & set(a.asks))
+        # a question about a problem the customer is living through ("停电了，什么时候恢复？") is not one
+        living = a.topic is not None and a.topic.form == "aspects" and a.problem_type != "information_request"
+        return (a.anger == 0 and r.category is None and not (wants & set(a.asks)) and not living
                 and ("question" in a.asks or a.problem_type == "information_request"))
 
     @staticmethod

@@ -78,6 +78,7 @@ class ReplyBook:
     contexts: list[Context] = field(default_factory=list)
     feelings: dict[str, dict[str, str]] = field(default_factory=dict)  # aspect id (or "default") -> lang -> line
     categories: dict[str, ProblemSpec] = field(default_factory=dict)  # policy category key -> what to do
+    context_not_for: frozenset[str] = frozenset()  # problem types whose own details no context replaces
 
     def sentences(self, lang: str, move: str, channel: str | None = None) -> list[str]:
         """The sentences of `move` for `channel` (its channel variant first, else the plain move)."""
@@ -107,6 +108,8 @@ class ReplyBook:
         return bool(spec and spec.given and spec.given.search(to_simplified(complaint)))
 
     def context_of(self, complaint: str, problem_type: str | None) -> Context | None:
+        if problem_type in self.context_not_for:
+            return None
         text = to_simplified(complaint)
         return next((c for c in self.contexts if c.matches(text, problem_type)), None)
 
@@ -157,4 +160,5 @@ def load_replybook(folder: Path) -> ReplyBook:
         for c in problems_data.get("context", [])
     ]
     feelings = {key: {lang: _localise(v, lang) for lang in LANGS} for key, v in (problems_data.get("feelings") or {}).items()}
-    return ReplyBook(moves=moves, problems=problems, details=details, contexts=contexts, feelings=feelings, categories=categories)
+    return ReplyBook(moves=moves, problems=problems, details=details, contexts=contexts, feelings=feelings, categories=categories,
+                     context_not_for=frozenset(problems_data.get("context_not_for", [])))
