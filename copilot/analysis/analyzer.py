@@ -159,7 +159,7 @@ class Analyzer:
             topic = reading.topic_of(complaint, analysis.language, analysis.reply_language)
             if topic is not None:
                 analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
-                                       fallback=topic.fallback, start=topic.start, end=topic.end)
+                                       fallback=topic.fallback, statement=topic.statement, start=topic.start, end=topic.end)
         if self.classifier is None:
             return
         vector = self._vector_of(complaint) if self._vector_of is not None else None
@@ -185,7 +185,7 @@ class Analyzer:
             topic = self.reading.topic_of(complaint, analysis.language, reply_language)
             if topic is not None:
                 analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
-                                       fallback=topic.fallback, start=topic.start, end=topic.end)
+                                       fallback=topic.fallback, statement=topic.statement, start=topic.start, end=topic.end)
 
     def injection_in(self, text: str) -> bool:
         """Whether a text (a retrieved passage, say) carries instructions aimed at the model."""

@@ -47,6 +47,7 @@ class Topic(BaseModel):
     form: Literal["clause", "aspects"] = Field(description="The customer's clause said back, or named aspects.")
     aspects: list[str] = Field(default_factory=list)
     fallback: str | None = Field(None, description="The aspects named, for when the clause cannot be said back.")
+    statement: str | None = Field(None, description="The experience restated after 很抱歉 / I'm sorry, when it can be.")
     start: int = 0
     end: int = 0
 

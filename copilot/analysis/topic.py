@@ -55,6 +55,7 @@ class Topic:
     form: Form = "clause"
     aspects: tuple[str, ...] = ()
     fallback: str | None = None  # the aspects named, for when the customer's clause cannot be said back
+    statement: str | None = None  # the experience restated after "很抱歉" / "I'm sorry" ("让您等了这么久，菜没有做熟")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class Aspect:
     names: dict[str, str]
     needs_symptom: bool = False
     narrows: frozenset[str] = frozenset()  # broader aspects this one names more precisely
+    says: dict[str, str] | None = None  # the experience restated, after "很抱歉" / "I'm sorry"
+
+
+def _join(parts: list[str], lang: str, chinese_joiner: str) -> str:
+    if lang == "en":
+        return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return chinese_joiner.join(parts)
 
 
 def load_aspects(path: Path) -> list[Aspect]:
@@ -74,8 +82,12 @@ def load_aspects(path: Path) -> list[Aspect]:
         names = dict(item["name"])
         names.setdefault("zh-Hans", names["zh"])
         names.setdefault("zh-Hant", convert_script(names["zh"], "zh-Hant"))
+        says = dict(item["says"]) if item.get("says") else None
+        if says is not None:
+            says.setdefault("zh-Hans", says["zh"])
+            says.setdefault("zh-Hant", convert_script(says["zh"], "zh-Hant"))
         out.append(Aspect(id=item["id"], type=item["type"], names=names, needs_symptom=bool(item.get("needs_symptom")),
-                          narrows=frozenset(item.get("narrows", [])),
+                          narrows=frozenset(item.get("narrows", [])), says=says,
                           patterns={k: _patterns([item[k]]) if item.get(k) else None for k in ("zh", "en")}))
     return out
 
@@ -111,6 +123,7 @@ class ReadingLexicon:
         self.ask_negation = {key: re.compile(data["ask_negation"][key], re.IGNORECASE) for key in ("zh", "en")}
         self.compliment = {key: _patterns(data["compliment"][key]) for key in ("zh", "en")}
         self.compliment_negation = {key: re.compile(data["compliment"]["negation"][key], re.IGNORECASE) for key in ("zh", "en")}
+        self.question_to_us = {key: _patterns(data["question_to_us"].get(key)) for key in ("zh", "en")}
         self.rhetorical = {key: _patterns(data["rhetorical"][key]) for key in ("zh", "en")}
         self.problem_evidence = {kind: {key: _patterns([v[key]]) for key in ("zh", "en")} for kind, v in data["problem_evidence"].items()}
         self.aspect_types = {a.id: a.type for a in self.aspects}
@@ -181,8 +194,8 @@ class ReadingLexicon:
     # ------------------------------------------------------------------ what else the reply answers
 
     def praises(self, text: str, language: str) -> bool:
-        """Whether the customer also says something was done well (a clause with a compliment, not negated,
-        not quoted, and not itself telling a problem)."""
+        """Whether the customer also says something was done well: two clauses or more (and more than one in
+        eight) with a compliment, not negated, not quoted, and not themselves telling a problem."""
         chinese = language in ("zh-Hant", "zh-Hans")
         key = "zh" if chinese else "en"
         pattern, negation = self.compliment[key], self.compliment_negation[key]
@@ -190,12 +203,15 @@ class ReadingLexicon:
         norm = re.sub(r"[“\"「『][^”\"」』]{0,12}[”\"」』]", " ", norm)  # a quoted word is usually sarcasm
         clauses = [m.group(0) for m in _CLAUSE_ZH.finditer(norm)] if chinese else \
             [part for m in _CLAUSE_EN.finditer(norm) for piece in _EN_SPLIT.split(m.group(0)) for part in piece.split(",")]
+        praised = 0
         for clause in clauses:
             if pattern is None or self.hits("symptom", key, clause) or self.hits("insult", key, clause):
                 continue
             if any(not negation.search(clause[: hit.start()]) for hit in pattern.finditer(clause)):
-                return True
-        return False
+                praised += 1
+        # one "不错" in passing is as often about a rival or another branch; thanks for praise never given is
+        # worse than thanks left unsaid
+        return praised >= 2 and praised >= 0.12 * len(clauses)
 
     def mentions_vulnerable(self, text: str, language: str) -> bool:
         """Whether someone who needs extra care is affected (an elderly relative on oxygen, a newborn)."""
@@ -216,6 +232,11 @@ class ReadingLexicon:
             rhetorical = self.rhetorical[key]
             if (rhetorical is not None and rhetorical.search(sentence)) or self.hits("insult", key, sentence):
                 continue
+            if any(name != "question" and pats[key] is not None and pats[key].search(sentence) for name, pats in self.asks.items()):
+                continue  # "can you refund the fee?" is a request, answered as one
+            addressed = self.question_to_us[key]
+            if addressed is not None and not addressed.search(sentence):
+                continue  # "五个人够吃吗？" in a review is said to the reader, not asked of us
             if len(_CJK.findall(tail) if chinese else _WORD.findall(tail)) >= 3:
                 out.append(text[m.start() : m.end()].strip())
         return out
@@ -247,7 +268,8 @@ class ReadingLexicon:
         # the customer's own words, when they say what the first problem raised is, read best
         named = self.name_aspects(found, reply_language, most=3 if short or chinese else 2)
         if clause is not None and (not found or (short and len(found) <= 2 and clause.start <= found[0][0] < clause.end)):
-            return replace(clause, fallback=named.phrase if named else None)
+            # a Chinese clause said back is already a statement: "很抱歉热水开了很久也不热"
+            return replace(clause, fallback=named.phrase if named else None, statement=clause.phrase if chinese else None)
         return named or clause
 
     def _score(self, clause: str, key: str, index: int) -> float:
@@ -299,11 +321,12 @@ class ReadingLexicon:
             return None
         picked = found[:most]
         names = list(dict.fromkeys(a.names[reply_language] for _, a in picked))
-        if reply_language == "en":
-            phrase = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        else:
-            phrase = "、".join(names)  # the reply says how many ("这两个问题"): names can hold a 和 themselves
-        return Topic(phrase=phrase, start=picked[0][0], end=picked[-1][0], form="aspects", aspects=tuple(a.id for _, a in picked))
+        # Chinese names are listed with "、" and the reply says how many ("这两个问题"): names can hold a 和
+        phrase = _join(names, reply_language, "、")
+        says = [a.says[reply_language] for _, a in picked if a.says]
+        statement = _join(list(dict.fromkeys(says)), reply_language, "，") if len(says) == len(picked) else None
+        return Topic(phrase=phrase, start=picked[0][0], end=picked[-1][0], form="aspects", aspects=tuple(a.id for _, a in picked),
+                     statement=statement)
 
     # Chinese ---------------------------------------------------------------
 

@@ -209,7 +209,9 @@ class Composer:
     def _empathetic(self, d: _Draft, r: DraftRequest) -> None:
         a = r.analysis
         if self._question_only(r):
-            self._say(d, "thank_question", {}, keep=2)
+            # a question about something that went wrong ("I cracked my screen; am I covered?") is sorry first
+            if not self._acknowledge(d, r, brief=True, specific=True):
+                self._say(d, "thank_question", {}, keep=2)
             self._say(d, "question_answer", {}, keep=3, paragraph=2)
             self._ask(d, r, keep=2, move="ask_only")
             return
@@ -309,7 +311,8 @@ class Composer:
 
     # building blocks -----------------------------------------------------------------
 
-    def _acknowledge(self, d: _Draft, r: DraftRequest, brief: bool = False) -> None:
+    def _acknowledge(self, d: _Draft, r: DraftRequest, brief: bool = False, specific: bool = False) -> bool:
+        """Name the problem and say sorry; with `specific`, only if the problem can be named."""
         a = r.analysis
         tier = "upset" if a.anger >= 2 else "calm"
         topic = a.topic
@@ -318,18 +321,22 @@ class Composer:
         short = d.channel == "social"  # a public post has no room for a long restatement
         if (topic is not None and d.lang == "en" and topic.form == "clause" and not (short and len(topic.phrase) > 90)
                 and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3)):
-            return
+            return True
+        statement = topic.statement if topic is not None else None
+        if (statement and not (short and len(statement) > (120 if d.lang == "en" else 40))
+                and self._say(d, f"ack_points_{tier}", {"points": statement}, keep=3)):
+            return True
         issues = [i for i in self._issues(a, d.lang) if not short or len(i) <= (90 if d.lang == "en" else 34)]
         named = self._problem(r).topic
         if named is not None:  # the policy's situation, in words a person would use
             issues.append(named[d.lang] if d.lang == "en" or _ENDS_AS_ISSUE.search(named[d.lang]) else named[d.lang] + _ISSUE_MARKERS[d.lang])
         for issue in issues:
             if self._say(d, f"ack_{tier}", {"issue": issue}, keep=3):
-                return
+                return True
         experience = self._problem(r).experience
-        if experience is not None and self._say(d, f"ack_experience_{tier}", {"experience": experience[d.lang]}, keep=3):
-            return
-        self._say(d, f"ack_generic_{tier}", {}, keep=3)
+        if not specific and experience is not None and self._say(d, f"ack_experience_{tier}", {"experience": experience[d.lang]}, keep=3):
+            return True
+        return not specific and self._say(d, f"ack_generic_{tier}", {}, keep=3)
 
     def _next_step(self, d: _Draft, r: DraftRequest) -> None:
         category = r.category
