@@ -30,6 +30,7 @@ _EN_SUBJECT = re.compile(r"^(?:your|the|you|you're|you've|nobody|no one|a|an|[A-
 _SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F#@*~^]+")  # emoji, hashtags, decorations
 # a clause that starts like this is an opinion, a request or a story, not the problem
 _BAD_START_ZH = re.compile(r"^(?:想|要|说|觉得|感觉|希望|请|麻烦|帮|投诉|问|是|有点|估计|可能|应该|好在|首要|唯一|整体|总体|总之|不敢|不知|知道|看|听|在|从|到|去|来|给|让|把|被|对|跟|和|与|为|因|由|连|等到|找|打|叫|点|定|订|买)")
+_CANTONESE = re.compile(r"[咗嘅唔喺冇佢哋嚟晒咁啲嗰睇揾搵嘢噉咪]")
 _EN_PAST = re.compile(r"^(?:\w+ed|bought|paid|got|went|sent|took|made|had|came|gave|told|left|spent|found|brought|tried)\b", re.IGNORECASE)
 # a clause said back after "sorry to hear" needs a finite verb
 _EN_FINITE = re.compile(r"\b(?:is|are|was|were|has|have|had|keeps?|kept|won't|doesn't|don't|didn't|can't|cannot|isn't|aren't|"
@@ -396,6 +397,8 @@ class ReadingLexicon:
             return False
         if self.hits("insult", "zh", phrase) or self.hits("advice", "zh", phrase) or self.hits("feeling", "zh", phrase):
             return False
+        if _CANTONESE.search(phrase):
+            return False  # the reply is written Chinese: spoken Cantonese said back reads as mimicry
         if re.search(r"[?？!！\"“”「」()（）【】\[\].．]", phrase) or phrase in ("问题", "这个问题", "这问题") or re.search(r"不是.{0,8}问题", phrase):
             return False
         return bool(self.hits("symptom", "zh", phrase))
