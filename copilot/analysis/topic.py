@@ -30,6 +30,8 @@ _EN_SUBJECT = re.compile(r"^(?:your|the|you|you're|you've|nobody|no one|a|an|[A-
 _SYMBOLS = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F#@*~^]+")  # emoji, hashtags, decorations
 # a clause that starts like this is an opinion, a request or a story, not the problem
 _BAD_START_ZH = re.compile(r"^(?:想|要|说|觉得|感觉|希望|请|麻烦|帮|投诉|问|是|有点|估计|可能|应该|好在|首要|唯一|整体|总体|总之|不敢|不知|知道|看|听|在|从|到|去|来|给|让|把|被|对|跟|和|与|为|因|由|连|等到|找|打|叫|点|定|订|买)")
+# asks the drafts answer in their own words (a refund, when): a question that is one is not noted again
+_ANSWERED_ASKS = frozenset({"refund", "replacement", "compensation", "cancel", "when", "delete_record", "explanation"})
 _CANTONESE = re.compile(r"[咗嘅唔喺冇佢哋嚟晒咁啲嗰睇揾搵嘢噉咪]")
 _EN_PAST = re.compile(r"^(?:\w+ed|bought|paid|got|went|sent|took|made|had|came|gave|told|left|spent|found|brought|tried)\b", re.IGNORECASE)
 # a clause said back after "sorry to hear" needs a finite verb
@@ -233,7 +235,8 @@ class ReadingLexicon:
             rhetorical = self.rhetorical[key]
             if (rhetorical is not None and rhetorical.search(sentence)) or self.hits("insult", key, sentence):
                 continue
-            if any(name != "question" and pats[key] is not None and pats[key].search(sentence) for name, pats in self.asks.items()):
+            if any(name in _ANSWERED_ASKS and self.asks[name][key] is not None and self.asks[name][key].search(sentence)
+                   for name in self.asks):
                 continue  # "can you refund the fee?" is a request, answered as one
             addressed = self.question_to_us[key]
             if addressed is not None and not addressed.search(sentence):

@@ -247,9 +247,12 @@ class Composer:
                 elif self._say(d, "cannot_grant", {"request": request, "reason": reason, "alternative": alternative}, keep=3, paragraph=2):
                     refused = self._say(d, "alternative_offer", {}, keep=3, paragraph=2)
             if not refused:
+                # "sorted within" only from a resolution time; a call-back time is when they hear from us
                 frames = category.time_frames
-                frame = frames.get("resolution") or frames.get("callback") or next(iter(frames.values()), None)
-                if frame is None or not self._say(d, "policy_expect", {"deadline": frame.describe(d.lang)}, keep=3, paragraph=2):
+                resolution, update = frames.get("resolution"), frames.get("callback") or frames.get("first_update")
+                said = (resolution is not None and self._say(d, "policy_expect", {"deadline": resolution.describe(d.lang)}, keep=3, paragraph=2)) \
+                    or (update is not None and self._say(d, "policy_expect_update", {"deadline": update.describe(d.lang)}, keep=3, paragraph=2))
+                if not said:
                     self._say(d, "expect_plain", {"check": self._problem(r).check[d.lang]}, keep=3, paragraph=2)
             self._ask(d, r, keep=2)
             return
@@ -323,6 +326,9 @@ class Composer:
                 and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3)):
             return True
         statement = topic.statement if topic is not None else None
+        order = a.facts.order_ids[0] if a.facts.order_ids and a.problem_type in _ORDER_PROBLEMS else None
+        if statement and order and d.lang != "en" and order not in statement:  # the case in hand, named
+            statement = f"{'訂單' if d.lang == 'zh-Hant' else '订单'} {order} {statement}"
         if (statement and not (short and len(statement) > (120 if d.lang == "en" else 40))
                 and self._say(d, f"ack_points_{tier}", {"points": statement}, keep=3)):
             return True

@@ -18,8 +18,8 @@ def to_simplified(text: str) -> str:
 
 
 def to_traditional(text: str) -> str:
-    """Simplified to Traditional with Taiwan phrasing (訊息, 軟體 ...)."""
-    return _converter("s2twp").convert(text)
+    """Simplified to Traditional with Taiwan phrasing (訊息, 軟體 ...). OpenCC keeps 賬 (帳單 in Taiwan)."""
+    return _converter("s2twp").convert(text).replace("賬", "帳")
 
 
 def convert_script(text: str, target: str) -> str:
