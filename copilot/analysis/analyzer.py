@@ -156,18 +156,14 @@ class Analyzer:
             analysis.praises = reading.praises(complaint, analysis.language)
             analysis.vulnerable = reading.mentions_vulnerable(complaint, analysis.language)
             analysis.facts.signed_as = reading.signed_name(complaint, analysis.language)
-            topic = reading.topic_of(complaint, analysis.language, analysis.reply_language)
-            if topic is not None:
-                analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
-                                       fallback=topic.fallback, statement=topic.statement, start=topic.start, end=topic.end)
+            analysis.topic = self._topic(complaint, analysis.language, analysis.reply_language)
         if self.classifier is None:
             return
         vector = self._vector_of(complaint) if self._vector_of is not None else None
         result = self.classifier.classify(complaint, vector)
-        analysis.problem_type = result.problem_type
-        if reading is not None:
-            aspects = analysis.topic.aspects if analysis.topic is not None else []
-            analysis.problem_type = reading.problem_type_for(result.problem_type, complaint, analysis.language, aspects)
+        aspects = analysis.topic.aspects if analysis.topic is not None else []
+        analysis.problem_type = result.problem_type if reading is None else \
+            reading.problem_type_for(result.problem_type, complaint, analysis.language, aspects)
         analysis.problem_confidence = result.problem_confidence
         analysis.category_confidence = result.confidence
         if result.category is not None:
@@ -181,11 +177,16 @@ class Analyzer:
         """The reply's language was settled after reading (the CRM's choice, an ambiguous script): name the
         topic in it."""
         analysis.reply_language = reply_language  # type: ignore[assignment]
-        if self.reading is not None and analysis.topic is not None:
-            topic = self.reading.topic_of(complaint, analysis.language, reply_language)
-            if topic is not None:
-                analysis.topic = Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects),
-                                       fallback=topic.fallback, statement=topic.statement, start=topic.start, end=topic.end)
+        if analysis.topic is not None:
+            analysis.topic = self._topic(complaint, analysis.language, reply_language) or analysis.topic
+
+    def _topic(self, complaint: str, language: str, reply_language: str) -> Topic | None:
+        """The problem in the customer's terms, in the reply's language (None without a reading lexicon)."""
+        topic = self.reading.topic_of(complaint, language, reply_language) if self.reading is not None else None
+        if topic is None:
+            return None
+        return Topic(phrase=topic.phrase, form=topic.form, aspects=list(topic.aspects), fallback=topic.fallback,
+                     statement=topic.statement, start=topic.start, end=topic.end)
 
     def injection_in(self, text: str) -> bool:
         """Whether a text (a retrieved passage, say) carries instructions aimed at the model."""

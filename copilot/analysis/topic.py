@@ -105,6 +105,14 @@ def _patterns(raw: list[str] | None) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in raw), re.IGNORECASE) if raw else None
 
 
+def _matches_any(patterns: dict[str, re.Pattern[str] | None], text: str, language: str) -> bool:
+    """Whether a {zh, en} pair of patterns finds something: both on Chinese (Simplified, which mixes in
+    English words), the English one on English."""
+    chinese = language in ("zh-Hant", "zh-Hans")
+    norm = to_simplified(text) if chinese else text
+    return any(p is not None and p.search(norm) for p in ((patterns["zh"], patterns["en"]) if chinese else (patterns["en"],)))
+
+
 class ReadingLexicon:
     """The word lists of `knowledge/analysis/reading.yaml`, compiled."""
 
@@ -177,11 +185,7 @@ class ReadingLexicon:
     def fits_problem(self, problem_type: str, text: str, language: str) -> bool:
         """Whether the complaint has words that fit a problem type (types without evidence always fit)."""
         evidence = self.problem_evidence.get(problem_type)
-        if evidence is None:
-            return True
-        chinese = language in ("zh-Hant", "zh-Hans")
-        norm = to_simplified(text) if chinese else text
-        return any(p is not None and p.search(norm) for p in ([evidence["zh"], evidence["en"]] if chinese else [evidence["en"]]))
+        return evidence is None or _matches_any(evidence, text, language)
 
     def problem_type_for(self, read: str | None, text: str, language: str, aspects: list[str]) -> str | None:
         """The problem type to act on: the one read from the examples when the complaint bears it out, else
@@ -218,10 +222,7 @@ class ReadingLexicon:
 
     def mentions_vulnerable(self, text: str, language: str) -> bool:
         """Whether someone who needs extra care is affected (an elderly relative on oxygen, a newborn)."""
-        chinese = language in ("zh-Hant", "zh-Hans")
-        norm = to_simplified(text) if chinese else text
-        patterns = [self.vulnerable["zh"], self.vulnerable["en"]] if chinese else [self.vulnerable["en"]]
-        return any(p is not None and p.search(norm) for p in patterns)
+        return _matches_any(self.vulnerable, text, language)
 
     def questions_in(self, text: str, language: str) -> list[str]:
         """The questions the customer puts to the company and wants answered (not rhetorical ones)."""
@@ -362,10 +363,8 @@ class ReadingLexicon:
             ((self._score(c, "zh", i), i) for i, (_, _, c) in enumerate(clauses) if len(_CJK.findall(c)) >= 2),
             reverse=True,
         )
-        chosen: list[tuple[int, int, int, str]] = []  # (index, start, end, phrase)
-        seen: set[str] = set()
         for score, i in ranked[:8]:
-            if score < 1.0 or len(chosen) == 1:
+            if score < 1.0:
                 break
             start, end, clause = clauses[i]
             phrase = self._clean_zh(clause)
@@ -375,22 +374,10 @@ class ReadingLexicon:
                 joined = self._clean_zh(previous) + phrase
                 if not self.hits("symptom", "zh", previous) and len(previous) <= 10 and len(joined) <= 14:
                     phrase, start = joined, pstart
-            if not self._acceptable_zh(phrase) or phrase in seen:
-                continue
-            # several problems are named briefly; one may take a longer clause
-            if chosen and (len(phrase) > 12 or len(chosen[0][3]) > 12):
-                continue
-            seen.add(phrase)
-            chosen.append((i, start, end, phrase))
-        if not chosen:
-            return None
-        chosen.sort()
-        parts = [c[3] for c in chosen]
-        phrase = parts[0] if len(parts) == 1 else "、".join(parts[:-1]) + "，还有" + parts[-1]
-        if len(phrase) > 40:
-            phrase = "、".join(parts[:2])
-        phrase = convert_script(phrase, reply_language) if reply_language in ("zh-Hant", "zh-Hans") else phrase
-        return Topic(phrase=phrase, start=chosen[0][1], end=chosen[-1][2], form="clause")
+            if self._acceptable_zh(phrase):
+                phrase = convert_script(phrase, reply_language) if reply_language in ("zh-Hant", "zh-Hans") else phrase
+                return Topic(phrase=phrase, start=start, end=end, form="clause")
+        return None
 
     def _acceptable_zh(self, phrase: str) -> bool:
         han = _CJK.findall(phrase)

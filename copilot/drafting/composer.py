@@ -76,6 +76,16 @@ def _issue_marker(phrase: str, lang: str, listed: bool) -> str:
 
 
 _ORDER_PROBLEMS = frozenset({"delivery", "refund_return", "product_quality", "billing", "booking"})
+_ORDER_WORD = {"zh-Hans": "订单", "zh-Hant": "訂單"}
+
+
+def _with_order(phrase: str, analysis: Analysis, lang: str) -> str:
+    """The problem named with the order the customer quoted ("订单 A-1 还没到"): the agent has the case in
+    hand. English phrases stay as they are (they read as clauses)."""
+    order = analysis.facts.order_ids[0] if analysis.facts.order_ids else None
+    if lang == "en" or order is None or analysis.problem_type not in _ORDER_PROBLEMS or order in phrase:
+        return phrase
+    return f"{_ORDER_WORD[lang]} {order} {phrase}"
 
 
 _EN_STOP = frozenset(
@@ -158,12 +168,8 @@ class Composer:
         phrases = [topic.phrase] if not (lang == "en" and topic.form == "clause") else []
         phrases += [topic.fallback] if topic.fallback else []
         if lang != "en":
-            order = analysis.facts.order_ids[0] if analysis.facts.order_ids else None
-            if order and analysis.problem_type in _ORDER_PROBLEMS:
-                word = "訂單" if lang == "zh-Hant" else "订单"
-                phrases = [p if order in p else f"{word} {order} {p}" for p in phrases]
             phrases = [p if _ENDS_AS_ISSUE.search(p) else p + _issue_marker(p, lang, topic.form == "aspects" or p != topic.phrase)
-                       for p in phrases]
+                       for p in (_with_order(p, analysis, lang) for p in phrases)]
         return phrases
 
     def slots(self, analysis: Analysis, category: PolicyCategory | None, lang: str) -> dict[str, str]:
@@ -325,10 +331,7 @@ class Composer:
         if (topic is not None and d.lang == "en" and topic.form == "clause" and not (short and len(topic.phrase) > 90)
                 and self._say(d, f"ack_clause_{tier}", {"clause": topic.phrase}, keep=3)):
             return True
-        statement = topic.statement if topic is not None else None
-        order = a.facts.order_ids[0] if a.facts.order_ids and a.problem_type in _ORDER_PROBLEMS else None
-        if statement and order and d.lang != "en" and order not in statement:  # the case in hand, named
-            statement = f"{'訂單' if d.lang == 'zh-Hant' else '订单'} {order} {statement}"
+        statement = _with_order(topic.statement, a, d.lang) if topic is not None and topic.statement else None
         if (statement and not (short and len(statement) > (120 if d.lang == "en" else 40))
                 and self._say(d, f"ack_points_{tier}", {"points": statement}, keep=3)):
             return True
