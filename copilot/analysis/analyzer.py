@@ -20,9 +20,9 @@ from copilot.analysis.models import (
     Topic,
 )
 from copilot.analysis.topic import ReadingLexicon
-from copilot.checking.checker import normalise_for_matching
 from copilot.knowledge.policies import PolicyBook
 from copilot.text import detect_language
+from copilot.text.matching import normalise_for_matching
 from copilot.text.numbers import find_amounts, find_durations, to_number
 
 _ORDER_ID = re.compile(

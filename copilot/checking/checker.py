@@ -12,23 +12,12 @@ from copilot.checking.policy_check import PolicyBreach, check_amounts, check_dea
 from copilot.checking.quotes import quoted_customer_spans
 from copilot.checking.rules import Rule, RuleCatalogue
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory
-from copilot.text import detect_language, to_simplified
+from copilot.text import detect_language
+from copilot.text.matching import QUOTES, normalise_for_matching
 from copilot.text.sentences import sentence_bounds
 
 MAX_CHARS = 20_000
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
-def normalise_for_matching(text: str) -> str:
-    """Simplified script with every character at its original offset, so spans map back exactly."""
-    simplified = to_simplified(text)
-    if len(simplified) != len(text):
-        simplified = "".join(c if len(s := to_simplified(c)) != 1 else s for c in text)
-    return simplified.translate(_QUOTES)
-
-
-# curly apostrophes and quotes in English replies match the ASCII patterns (one character for one)
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "‛": "'", "＇": "'"})
 
 
 class Checker:
@@ -76,7 +65,7 @@ class Checker:
             notices.append("language not recognised: checked with the English rules")
             lang = "en"
         category = self._resolve_policy(policy, notices)
-        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text.translate(_QUOTES)
+        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text.translate(QUOTES)
         norm_complaint = normalise_for_matching(complaint) if complaint else None
         sentences = sentence_bounds(norm)
         masked = quoted_customer_spans(norm, norm_complaint)

@@ -13,11 +13,11 @@ import yaml
 from pydantic import BaseModel
 
 from copilot.analysis.models import Analysis
-from copilot.checking.ledger import describe_due
 from copilot.conversation.models import Brief, BriefSection, Conversation
 from copilot.knowledge.policies import LEVELS, PolicyCategory
 from copilot.text.script import convert_script
 from copilot.text.sentences import split_sentences
+from copilot.text.times import describe_due
 
 Language = str
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from copilot.analysis.models import Analysis
-from copilot.checking.ledger import Ledger, describe_due
+from copilot.checking.ledger import Ledger
 from copilot.drafting.models import DRAFT_KINDS, DraftKind, DraftRequest
 from copilot.drafting.replybook import ReplyBook, slots_of
 from copilot.knowledge.phrasebook import Phrasebook
@@ -31,6 +31,7 @@ from copilot.knowledge.phrasebook import slots_of as phrase_slots_of
 from copilot.knowledge.policies import LEVELS, Level, PolicyCategory
 from copilot.text.numbers import find_durations
 from copilot.text.script import convert_script
+from copilot.text.times import describe_due
 
 COMPENSATION_LABEL = {
     "voucher": {"zh-Hant": "購物金", "zh-Hans": "购物金", "en": "voucher"},

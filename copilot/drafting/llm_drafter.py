@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from copilot.analysis.models import Analysis, SignalFinding
-from copilot.checking.ledger import Ledger, describe_due
+from copilot.checking.ledger import Ledger
 from copilot.checking.models import CheckResult
 from copilot.drafting.llm import LLMBrief, LLMEngine, LLMError, LLMReading, Rewrite
 from copilot.drafting.models import DraftRequest
@@ -11,6 +11,7 @@ from copilot.knowledge.policies import LEVELS, Level, PolicyBook, PolicyCategory
 from copilot.retrieval.models import Passage
 from copilot.text import detect_language
 from copilot.text.script import convert_script
+from copilot.text.times import describe_due
 
 LANGUAGE_NAMES = {"zh-Hant": "Traditional Chinese", "zh-Hans": "Simplified Chinese", "en": "English"}
 
