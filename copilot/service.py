@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from functools import cached_property
@@ -22,6 +23,7 @@ from copilot.analysis.models import Analysis
 from copilot.analysis.topic import ReadingLexicon, load_aspects
 from copilot.audit import Feedback
 from copilot.checking import Checker, CheckResult, Fixer, FixResult
+from copilot.checking.learned import Example
 from copilot.checking.ledger import Ledger
 from copilot.conversation.models import Brief, Conversation, ConversationStart, MessageIn
 from copilot.drafting.citations import GUIDANCE_QUERIES, unique
@@ -90,14 +92,38 @@ class Copilot:
     def phrasebook(self) -> Phrasebook:
         return load_phrasebook(self.settings.knowledge_dir / "phrasebook")
 
+    def _approved_phrasing(self) -> list[Example]:
+        """The phrasebook's clauses, slots left out: house style the classifier learns as compliant."""
+        from copilot.checking.roles import clause_bounds
+
+        out = []
+        for lang, moves in self.phrasebook.moves.items():
+            for phrases in moves.values():
+                for phrase in phrases:
+                    text = re.sub(r"\{[a-z_]+\}", " ", phrase)
+                    out += [Example(text=text[s:e], lang=lang, category="none") for s, e in clause_bounds(text, lang)]
+        return out
+
     @cached_property
     def checker(self) -> Checker:
+        from copilot.checking.calibration import load_calibration
         from copilot.checking.learned import ClauseClassifier
+        from copilot.checking.roles import load_roles
         from copilot.checking.rules import load_rules
 
         rules = self.settings.knowledge_dir / "rules"
-        classifier = ClauseClassifier.from_folder(rules / "examples") if self.settings.learned_checks else None
-        return Checker(load_rules(rules), self.policies, classifier)
+        classifier = (
+            ClauseClassifier.from_folder(rules / "examples", cache=self.settings.models_dir, compliant=self._approved_phrasing())
+            if self.settings.learned_checks
+            else None
+        )
+        return Checker(
+            load_rules(rules),
+            self.policies,
+            classifier,
+            roles=load_roles(rules / "roles.yaml"),
+            calibration=load_calibration(rules / "calibration.yaml"),
+        )
 
     @cached_property
     def fixer(self) -> Fixer:

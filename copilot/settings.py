@@ -55,9 +55,12 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(6000, ge=1000, description="Token budget for the knowledge passages in a prompt.")
 
     learned_checks: bool = Field(
-        False,
-        description="Also flag clauses that the example-trained classifier scores as violations (more recall, "
-        "less precision; see evals/checker/README.md for the measured trade-off).",
+        True,
+        description="Fuse the clause classifier trained on knowledge/rules/examples with the rules (more recall at "
+        "the same precision on realistic replies; see evals/checker/README.md). Off: rules alone.",
+    )
+    models_dir: Path = Field(
+        PROJECT_ROOT / "var" / "models", description="Cache of trained classifier weights (rebuilt when the examples change)."
     )
 
     default_chinese_script: Literal["zh-Hant", "zh-Hans"] = Field(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from copilot.checking.calibration import Calibration
 from copilot.checking.learned import ClauseClassifier
 from copilot.checking.ledger import Ledger, ledger_breaches, matches_ledger
-from copilot.checking.models import MOVES, CheckError, CheckResult, MoveCheck, Verdict, Violation
+from copilot.checking.models import MOVES, CheckError, CheckResult, ClauseRole, MoveCheck, Verdict, Violation
 from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
 from copilot.checking.quotes import quoted_customer_spans
+from copilot.checking.roles import RoleReader, clause_bounds
 from copilot.checking.rules import Rule, RuleCatalogue
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory
 from copilot.text import detect_language
@@ -24,9 +26,16 @@ class Checker:
     """Checks a reply against the rule catalogue and, when given, a policy and an authority level."""
 
     def __init__(
-        self, catalogue: RuleCatalogue, policies: PolicyBook | None = None, classifier: ClauseClassifier | None = None
+        self,
+        catalogue: RuleCatalogue,
+        policies: PolicyBook | None = None,
+        classifier: ClauseClassifier | None = None,
+        roles: RoleReader | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.catalogue = catalogue
+        self.roles = roles
+        self.calibration = calibration or Calibration()
         self.classifier = classifier
         self.policies = policies or PolicyBook()
         self._policy_rules = {r.id: r for r in catalogue.rules if r.id.startswith("overpromise.policy_")}
@@ -70,27 +79,44 @@ class Checker:
         sentences = sentence_bounds(norm)
         masked = quoted_customer_spans(norm, norm_complaint)
 
+        clauses = (
+            self.roles.clauses(norm, lang, masked)
+            if self.roles is not None
+            else [ClauseRole(start=s, end=e, role="statement") for s, e in clause_bounds(norm, lang)]
+        )
         violations = self._match_rules(text, norm, lang, sentences, masked)
-        if self.classifier is not None:
-            violations += self._learned(text, norm, lang, masked, violations)
         if category is not None:
             policy_hits = self._policy_violations(text, norm, lang, sentences, masked, level, category)
             # restating a time already promised is keeping a promise, not making a new one
             violations += [v for v in policy_hits
                            if not (v.rule_id == "overpromise.policy_deadline" and matches_ledger(ledger, text, lang, v.start, v.end))]
+        for v in violations:
+            v.confidence = self.calibration.rule(v.rule_id)
+        if self.classifier is not None:
+            violations = self._fuse_learned(text, norm, lang, clauses, violations)
+        if self.roles is not None:
+            violations = [v for v in violations if not self.roles.rules_out(clauses, v.category, v.start, v.end)]
         moves = self._moves(norm, lang, sentences, masked)
         if ledger is not None:
             violations += self._ledger_violations(text, lang, masked, moves, ledger)
         violations = _apply_yields(_dedupe(violations), sentences, self._yields)
+        shown = [v for v in violations if v.confidence >= self.calibration.show_at]
+        second_look = [v for v in violations if v.confidence < self.calibration.show_at]
         return CheckResult(
             language=lang,
-            verdict=_verdict(violations),
-            violations=violations,
+            clauses=clauses,
+            verdict=_verdict(shown),
+            violations=shown,
+            second_look=second_look,
             moves=moves,
             notices=notices,
         )
 
     # ---------------------------------------------------------------- internals
+
+    def _ruled_out(self, clauses: list[ClauseRole], v: Violation) -> bool:
+        assert self.roles is not None
+        return self.roles.rules_out(clauses, v.category, v.start, v.end)
 
     def _resolve_policy(self, policy: PolicyCategory | str | None, notices: list[str]) -> PolicyCategory | None:
         if policy is None or isinstance(policy, PolicyCategory):
@@ -121,29 +147,35 @@ class Checker:
                         out.append(_violation(rule, lang, text, start, end))
         return out
 
-    def _learned(
-        self, text: str, norm: str, lang: str, masked: list[tuple[int, int]], found: list[Violation]
+    def _fuse_learned(
+        self, text: str, norm: str, lang: str, clauses: list[ClauseRole], found: list[Violation]
     ) -> list[Violation]:
-        """Clauses no rule flagged, scored by the example-trained model; only confident calls are kept."""
+        """The classifier scores every clause in one batch: its probability for a rule finding's category is
+        fused into that finding's confidence, and a clause it flags that no rule did becomes a finding."""
         assert self.classifier is not None
-        out = []
-        for start, end in self.classifier.clauses(norm):
-            if _overlaps(start, end, masked) or any(v.start < end and start < v.end for v in found):
+        scored = [c for c in clauses if c.role != "quotation"]
+        probabilities = self.classifier.probabilities([norm[c.start : c.end] for c in scored], lang != "en")
+        for v in found:
+            here = next((p for c, p in zip(scored, probabilities, strict=True) if c.start <= v.start < c.end), None)
+            if here is not None and v.category in here:
+                v.confidence = self.calibration.fused(v.confidence, here[v.category])
+        out = list(found)
+        for clause, p in zip(scored, probabilities, strict=True):
+            category = max(p, key=p.__getitem__)
+            if category == "none" or any(v.category == category and v.start < clause.end and clause.start < v.end for v in found):
                 continue
-            category, _ = self.classifier.classify(norm[start:end], lang != "en")
-            if category == "none":
-                continue
-            rule = self._category_rule.get(category)
-            if rule is None:
+            rule = self.category_rule.get(category)
+            start, end = _trimmed(norm, clause.start, clause.end)
+            if rule is None or end - start < 4:
                 continue
             v = _violation(rule, lang, text, start, end)
-            v.rule_id = f"learned.{category}"
-            v.severity = "low"
+            v.rule_id, v.severity = f"learned.{category}", "low"
+            v.confidence = round(p[category] * self.calibration.learned_only, 3)
             out.append(v)
         return out
 
     @cached_property
-    def _category_rule(self) -> dict[str, Rule]:
+    def category_rule(self) -> dict[str, Rule]:
         first: dict[str, Rule] = {}
         for rule in self.catalogue.rules:
             if rule.patterns:
@@ -227,6 +259,14 @@ def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: d
         explanation=_format(rule.explanation[lang], fill),  # type: ignore[index]
         suggestion=_format(rule.fix.suggestion[lang], fill),  # type: ignore[index]
     )
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and (text[start].isspace() or text[start] in "，,；;。！？!?"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in "，,；;。！？!?"):
+        end -= 1
+    return start, end
 
 
 def _format(template: str, values: dict[str, str]) -> str:

@@ -112,7 +112,7 @@ class Fixer:
                     tail = tail.removeprefix("之").removeprefix("以").removeprefix("內").removeprefix("内")
                 repaired = repaired[: v.start - offset] + (new or "") + tail
             return repaired
-        rule = self._rules[found[0].rule_id]
+        rule = self._rules.get(found[0].rule_id) or self.checker.category_rule[found[0].category]
         move = rule.fix.move
         if move is None:
             return ""

@@ -22,6 +22,10 @@ Category = Literal[
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 Severity = Literal["low", "medium", "high"]
 Verdict = Literal["ok", "revise", "reject"]
+Role = Literal[
+    "question", "instruction", "menu_path", "product_name", "disclaimer", "condition", "quotation", "statement"
+]
+ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 MOVES: tuple[str, ...] = ("acknowledge", "apologise", "thank", "own", "next_step", "follow_up")
 
 
@@ -38,6 +42,7 @@ class Violation(BaseModel):
     explanation: str
     suggestion: str = Field(description="How to say it instead.")
     limit: str | None = Field(None, description="For policy breaches: the limit or time frame that applies.")
+    confidence: float = Field(1.0, ge=0.0, le=1.0, description="How sure the checker is (calibrated on labelled data).")
 
 
 class MoveCheck(BaseModel):
@@ -47,14 +52,26 @@ class MoveCheck(BaseModel):
     end: int | None = None
 
 
+class ClauseRole(BaseModel):
+    """One clause of the checked text and its role (a question, a step, a menu path, a disclaimer...)."""
+
+    start: int
+    end: int
+    role: Role
+
+
 class CheckResult(BaseModel):
     """The checker's verdict on one text."""
 
     language: str
     verdict: Verdict
-    violations: list[Violation] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list, description="Findings sure enough to show.")
+    second_look: list[Violation] = Field(
+        default_factory=list, description="Findings below the confidence to show: worth a second look, folded away."
+    )
     moves: list[MoveCheck] = Field(default_factory=list)
     notices: list[str] = Field(default_factory=list)
+    clauses: list[ClauseRole] = Field(default_factory=list, description="Each clause of the text and what it does.")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,0 +1,123 @@
+"""Issue 13: clause roles before rules, partners and teams named by role, the learned layer fused with the
+rules, and findings split by confidence into shown violations and "worth a second look"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot.checking import RuleFileError
+from copilot.checking.quality import evaluate, load_replies
+from copilot.checking.roles import load_roles
+from copilot.service import Copilot
+from copilot.settings import PROJECT_ROOT, Settings
+
+EVALS = PROJECT_ROOT / "evals" / "checker"
+
+
+@pytest.fixture(scope="module")
+def copilot() -> Copilot:
+    return Copilot()
+
+
+def _roles(copilot, text, lang):
+    result = copilot.check(text, lang)
+    return {text[c.start : c.end].strip("，,。.？?！! "): c.role for c in result.clauses}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "clause", "role"),
+    [
+        ("請問您更新到最新版本後，問題還在嗎？", "zh-Hant", "問題還在嗎", "question"),
+        ("请打开 设置 > 通用 > 软件更新，升级到最新版本。", "zh-Hans", "请打开 设置 > 通用 > 软件更新", "menu_path"),
+        ("Please update the app to the latest version and restart your phone.", "en",
+         "Please update the app to the latest version and restart your phone", "instruction"),
+        ("我們無法保證確切的送達時間，但我會每天跟您更新進度。", "zh-Hant", "我們無法保證確切的送達時間", "disclaimer"),
+        ("Once we have the order number, we can check the parcel's location.", "en",
+         "Once we have the order number, we can check the parcel's location", "condition"),
+    ],
+)
+def test_each_clause_gets_its_role(copilot, text, lang, clause, role):
+    assert _roles(copilot, text, lang).get(clause) == role
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Please update to the latest version and try again; if it still crashes, send us a screenshot by DM.", "en"),
+        ("請到「設定 > 一般 > 軟體更新」升級系統後再試一次。", "zh-Hant"),
+        ("我们无法保证明天一定送到，但我会一早帮您催件，中午前告诉您进展。", "zh-Hans"),
+        ("We can't guarantee it won't happen again, but I've switched on outage alerts for your line.", "en"),
+        ("请问您的路由器重启之后，指示灯还是红色的吗？", "zh-Hans"),
+        ("核實之前需要您提供訂單編號，收到後我馬上幫您查。", "zh-Hant"),
+        ("Could you tell us which version of the app you're on?", "en"),
+    ],
+)
+def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
+    result = copilot.check(text, lang)
+    assert result.violations == [], [(v.rule_id, v.text) for v in result.violations]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "category"),
+    [
+        ("餐點少送是餐廳出餐時的疏失，請見諒。", "zh-Hant", "blame_partner"),
+        ("房屋开裂属于开发商质保范围，请您直接联系开发商。", "zh-Hans", "blame_partner"),
+        ("We're just the marketplace, so you'll need to take that up with the seller directly.", "en", "blame_partner"),
+        ("這次停電是台電線路的問題。", "zh-Hant", "blame_partner"),
+        ("房间打扫不及时是客房部的问题。", "zh-Hans", "blame_department"),
+        ("Housekeeping are running behind today.", "en", "blame_department"),
+        ("您講話可以小聲一點嗎？", "zh-Hant", "arguing_minimising"),
+    ],
+)
+def test_partners_and_teams_named_by_role_are_caught(copilot, text, lang, category):
+    assert category in {v.category for v in copilot.check(text, lang).violations}
+
+
+def test_owning_a_cause_with_a_process_named_is_not_blame(copilot):
+    for text, lang in [("这次重复扣款是我们计费出了错，多扣的已经原路退回。", "zh-Hans"),
+                       ("Charging you twice was our billing error; the duplicate has been refunded.", "en")]:
+        assert not copilot.check(text, lang).violations, text
+
+
+def test_every_finding_carries_a_confidence_and_low_ones_are_folded_away():
+    copilot = Copilot()
+    result = copilot.check("這是倉庫那邊出的錯，請您冷靜一點。", "zh-Hant")
+    assert result.violations and all(0.7 <= v.confidence <= 1 for v in result.violations)
+    copilot.checker.calibration.show_at = 0.99
+    folded = copilot.check("這是倉庫那邊出的錯，請您冷靜一點。", "zh-Hant")
+    assert folded.violations == [] and folded.verdict == "ok"
+    assert {v.category for v in folded.second_look} == {v.category for v in result.violations}
+
+
+def test_the_learned_layer_adds_what_no_rule_wrote_down():
+    on = Copilot(Settings(learned_checks=True))
+    off = Copilot(Settings(learned_checks=False))
+    items = load_replies(EVALS / "dev_realistic.jsonl")
+    with_learned, rules = evaluate(on.checker, items).overall, evaluate(off.checker, items).overall
+    assert with_learned.recall > rules.recall and with_learned.precision >= 0.9
+    assert any(v.rule_id.startswith("learned.") for i in items for v in on.check(i.reply, i.lang).violations)
+
+
+def test_quality_on_the_realistic_held_out_set(copilot):
+    """`heldout_realistic.jsonl`: 240 helpdesk replies (16 industries, half compliant, many with steps, menu
+    paths and questions) by an annotator who never saw the code or the rules; measured once, never tuned on:
+    0.93 precision / 0.51 recall, 2.5% of compliant replies flagged. Short of the issue's 0.9 / 0.85 / 3%
+    targets on recall; these floors catch a regression."""
+    items = load_replies(EVALS / "heldout_realistic.jsonl")
+    quality = evaluate(copilot.checker, items)
+    assert quality.overall.precision >= 0.9 and quality.overall.recall >= 0.48
+    compliant = [i for i in items if not i.labels]
+    flagged = sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant)
+    assert flagged / len(compliant) <= 0.03
+
+
+def test_a_broken_role_file_is_named_with_its_line(tmp_path: Path):
+    bad = tmp_path / "roles.yaml"
+    bad.write_text("roles:\n  - role: question\n    patterns: {zh: ['(unclosed']}\n    rules_out: [excuse]\n", encoding="utf-8")
+    with pytest.raises(RuleFileError, match=r"roles.yaml:2"):
+        load_roles(bad)
+    bad.write_text("roles:\n  - role: question\n    patterns: {zh: ['x']}\n    rules_out: [no_such_category]\n", encoding="utf-8")
+    with pytest.raises(RuleFileError, match=r"roles.yaml:2.*no_such_category"):
+        load_roles(bad)
