@@ -364,6 +364,27 @@ def eval_conversations(
     typer.echo(scores.model_dump_json(indent=2, exclude=set() if show_misses else {"misses"}))
 
 
+@evals.command("calibrate-checker")
+def eval_calibrate_checker(
+    files: list[Path] = typer.Argument(..., help="Labelled reply sets to measure on (the development sets, never a test set)."),
+    write: bool = typer.Option(False, "--write", help="Write the result into knowledge/rules/calibration.yaml."),
+) -> None:
+    """Measure each rule's precision, and the classifier's at each probability, on labelled replies."""
+    import json
+
+    from copilot.eval.calibration import calibrate, write_calibration
+    from copilot.service import Copilot
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _fail(f"no such file: {', '.join(missing)}")
+    service = Copilot(get_settings())
+    measured = calibrate(service.checker, files)
+    if write:
+        write_calibration(service.settings.knowledge_dir / "rules" / "calibration.yaml", measured, files)
+    typer.echo(json.dumps(measured, ensure_ascii=False, indent=2))
+
+
 @evals.command("diff")
 def eval_diff(
     run_a: Path = typer.Argument(..., help="The earlier run folder."),

@@ -121,3 +121,20 @@ def test_a_broken_role_file_is_named_with_its_line(tmp_path: Path):
     bad.write_text("roles:\n  - role: question\n    patterns: {zh: ['x']}\n    rules_out: [no_such_category]\n", encoding="utf-8")
     with pytest.raises(RuleFileError, match=r"roles.yaml:2.*no_such_category"):
         load_roles(bad)
+
+
+def test_calibration_is_measured_on_labelled_replies_and_written_back(copilot, tmp_path):
+    from copilot.checking.calibration import load_calibration
+    from copilot.eval.calibration import calibrate, write_calibration
+
+    measured = calibrate(copilot.checker, [EVALS / "dev_realistic.jsonl"])
+    assert measured["rule_precision"] and all(0 < p <= 1 for p in measured["rule_precision"].values())
+    bands = [precision for _, precision in measured["learned_only"]]
+    assert bands == sorted(bands, reverse=True), "precision never falls as the classifier grows surer"
+    target = tmp_path / "calibration.yaml"
+    target.write_text("# hand-written note\nshow_at: 0.8\nlearned_only_skip: [jargon]\n", encoding="utf-8")
+    write_calibration(target, measured, [EVALS / "dev_realistic.jsonl"])
+    loaded = load_calibration(target)
+    assert loaded.show_at == 0.8 and loaded.learned_only_skip == ["jargon"]
+    assert loaded.rule_precision == measured["rule_precision"]
+    assert "# hand-written note" in target.read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ class Checker:
         out = list(found)
         for clause, p in zip(scored, probabilities, strict=True):
             category = max(p, key=p.__getitem__)
-            if category == "none" or any(v.category == category and v.start < clause.end and clause.start < v.end for v in found):
+            if category == "none" or category in self.calibration.learned_only_skip or any(v.category == category and v.start < clause.end and clause.start < v.end for v in found):
                 continue
             rule = self.category_rule.get(category)
             start, end = _trimmed(norm, clause.start, clause.end)
@@ -170,7 +170,7 @@ class Checker:
                 continue
             v = _violation(rule, lang, text, start, end)
             v.rule_id, v.severity = f"learned.{category}", "low"
-            v.confidence = round(p[category] * self.calibration.learned_only, 3)
+            v.confidence = self.calibration.learned(p[category])
             out.append(v)
         return out
 
