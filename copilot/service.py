@@ -187,6 +187,22 @@ class Copilot:
         return LLMEngine(self.settings)
 
     @cached_property
+    def adjudicator(self):
+        """The LLM's second opinion on the checker's findings, when an LLM is configured (else None)."""
+        if self.llm is None or not self.settings.llm_adjudication:
+            return None
+        from copilot.checking.adjudication import Adjudicator
+
+        return Adjudicator(self.llm, self.checker.category_rule, self.checker.calibration.show_at)
+
+    def _adjudicated(self, text: str, result: CheckResult, *, always: bool = False) -> CheckResult:
+        """One LLM call for a draft with findings to judge, or (`always`) for a final check, which may also
+        surface what the rules missed; rules alone without an LLM."""
+        if self.adjudicator is None or not (always or self.adjudicator.judged(result)):
+            return result
+        return self.adjudicator.adjudicate(text, result)
+
+    @cached_property
     def composer(self) -> Composer:
         replies = load_replybook(self.settings.knowledge_dir / "drafting")
         return Composer(replies, self.phrasebook, is_clean=lambda text, lang: not self.checker.check(text, lang).violations)
@@ -199,7 +215,7 @@ class Copilot:
                                              policy=r.category, ledger=r.ledger),
             fix=lambda text, r: self.fix(text, r.analysis.reply_language, complaint=r.complaint, level=r.level,
                                          policy=r.category, ledger=r.ledger),
-            llm=self.llm, metrics=self.metrics)
+            llm=self.llm, metrics=self.metrics, adjudicate=self._adjudicated)
 
     @cached_property
     def audit(self):
@@ -368,7 +384,7 @@ class Copilot:
         client: str | None = None,
     ) -> CheckResult:
         """Check the text the agent is about to send, and log it with its result."""
-        result = self.check(text, language, complaint=complaint, level=level, policy=policy)
+        result = self._adjudicated(text, self.check(text, language, complaint=complaint, level=level, policy=policy), always=True)
         self.audit.record_check(text, result, final=True, suggestion_id=suggestion_id, draft_kind=draft_kind, client=client)
         return result
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         description="Fuse the clause classifier trained on knowledge/rules/examples with the rules (more recall at "
         "the same precision on realistic replies; see evals/checker/README.md). Off: rules alone.",
     )
+    llm_adjudication: bool = Field(
+        True, description="With an LLM configured, it confirms or rejects the checker's findings on drafts and final checks."
+    )
     models_dir: Path = Field(
         PROJECT_ROOT / "var" / "models", description="Cache of trained classifier weights (rebuilt when the examples change)."
     )

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1] / "copilot"
 ALLOWED = {
     "copilot.text": set(),
     "copilot.knowledge": {"copilot.text"},
-    "copilot.checking": {"copilot.knowledge", "copilot.text"},
+    "copilot.checking": {"copilot.knowledge", "copilot.text", "copilot.privacy"},
     "copilot.analysis": {"copilot.knowledge", "copilot.text"},
     "copilot.retrieval": {"copilot.knowledge", "copilot.text", "copilot.privacy", "copilot.settings"},
 }

@@ -138,3 +138,14 @@ def test_calibration_is_measured_on_labelled_replies_and_written_back(copilot, t
     assert loaded.show_at == 0.8 and loaded.learned_only_skip == ["jargon"]
     assert loaded.rule_precision == measured["rule_precision"]
     assert "# hand-written note" in target.read_text(encoding="utf-8")
+
+
+def test_the_panel_folds_the_second_look_away_below_the_findings():
+    from copilot.checking.models import CheckResult
+    from copilot.ui.panel import findings
+
+    result = Copilot().check("這是倉庫那邊出的錯。", "zh-Hant")
+    folded = result.model_copy(update={"violations": [], "second_look": result.violations, "verdict": "ok"})
+    text = findings(folded)
+    assert "<details" in text and "值得再看一眼" in text and "倉庫那邊出的錯" in text
+    assert "<details" not in findings(CheckResult(language="en", verdict="ok"))

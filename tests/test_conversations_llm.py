@@ -89,7 +89,9 @@ def test_streamed_drafts_are_checked_sentence_by_sentence_while_they_arrive(llm_
               "expectation_lowering": {"text": "我了解您想在禮拜天前收到。這個時間我現在還不能答應，但我會每天告訴您包裹的位置。", "citations": []},
               "compensation": {"text": "這次等待讓您很困擾，我先在您的帳戶加上 20 元購物金。", "citations": []}}
     # one answer for the three drafts, streamed in small pieces
-    server.script(reply_json(READING | {"category": "ecommerce/late_delivery"}), reply_json(answer, pieces=80), reply_json(fixed))
+    confirm = {"findings": [{"id": f"f{i}", "verdict": "confirm"} for i in range(1, 9)], "added": []}
+    server.script(reply_json(READING | {"category": "ecommerce/late_delivery"}), reply_json(answer, pieces=80),
+                  reply_json(confirm), reply_json(fixed))
     events = list(copilot.stream_next(conversation_id))
     first = [e for e in events if e.kind == "empathetic_reply"]
     deltas = [e for e in first if e.type == "delta"]

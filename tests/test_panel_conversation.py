@@ -199,7 +199,8 @@ def test_llm_drafts_stream_into_the_panel_with_violations_highlighted_while_they
               "expectation_lowering": {"text": "我了解您希望盡快收到。送達時間我現在還不能保證，但我會每天告訴您包裹的位置。", "citations": []},
               "compensation": {"text": "這次等待讓您很困擾，我先在您的帳戶加上 20 元購物金。", "citations": []}}
     # the three drafts come as one JSON answer, streamed slowly
-    llm.script(reply_json(reading), reply_json(answer, pieces=40, delay=0.15), reply_json({"text": fixed}))
+    confirm = {"findings": [{"id": f"f{i}", "verdict": "confirm"} for i in range(1, 9)], "added": []}
+    llm.script(reply_json(reading), reply_json(answer, pieces=40, delay=0.15), reply_json(confirm), reply_json({"text": fixed}))
     api = httpx.Client(base_url=url, timeout=30)
     cid = api.post("/v1/conversations", json={"channel": "chat"}).json()["id"]
     api.post(f"/v1/conversations/{cid}/messages", json={"role": "customer", "text": FIRST, "at": "2026-11-20T09:02:11+08:00"})

@@ -95,6 +95,7 @@ GOOD = {
     "expectation_lowering": {"text": "包裹已在運送途中，路線無法再改，所以我沒辦法保證明早送到；我可以每天告訴您最新位置，或現在就為您取消並全額退款。", "citations": ["P2", "P99"]},
     "compensation": {"text": "為了表達歉意，我先為您加上一張 20 元購物金，謝謝您的耐心。我會在 24 小時內再跟您聯絡。", "citations": []},
 }
+CONFIRM_ALL = {"findings": [{"id": f"f{i}", "verdict": "confirm"} for i in range(1, 9)], "added": []}
 READING = {"needs": ["fast_fix", "respect"], "anger": 3, "customer_type": "emotional", "hard_type": None,
            "escalation": ["manager", "regulator", "repeat_contact"], "category": "ecommerce/late_delivery", "injection": False}
 
@@ -121,11 +122,12 @@ def test_llm_draft_with_violations_is_rewritten_with_the_findings(kb_settings):
     bad = dict(GOOD, empathetic_reply={"text": "請您冷靜一點，這是倉庫那邊出的錯，我會在 24 小時內回覆您。", "citations": []})
     clean = {"text": "讓您等這麼久真的很抱歉，這件事由我負責追蹤，我會在 24 小時內回覆您最新進度。"}
     with ScriptedLLMServer() as server:
-        server.script(reply_json(READING), reply_json(bad), reply_json(clean))
+        server.script(reply_json(READING), reply_json(bad), reply_json(CONFIRM_ALL), reply_json(clean))
         s = Copilot(_llm_settings(kb_settings, server)).suggest(HANT)
         first = s.drafts[0]
         assert first.engine == "llm" and first.fixed_by == "llm" and first.text == clean["text"]
-        rewrite_call = server.chat_requests[2]
+        assert "adjudicat" not in " ".join(s.notices)
+        rewrite_call = server.chat_requests[3]
         assert ("冷靜" in rewrite_call.text and "arguing" not in rewrite_call.text.lower()) or True
         assert "倉庫那邊出的錯" in rewrite_call.text
 

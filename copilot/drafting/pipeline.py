@@ -60,9 +60,12 @@ class _Written:
 
 class DraftingPipeline:
     def __init__(self, composer: Composer, check: CheckFn, fix: FixFn, llm: LLMEngine | None = None,
-                 metrics: dict[str, int] | None = None) -> None:
+                 metrics: dict[str, int] | None = None,
+                 adjudicate: Callable[[str, CheckResult], CheckResult] | None = None) -> None:
         self.composer = composer
         self.check = check
+        # the LLM's verdict on the findings comes before any rewrite: a false finding must not cost a good draft
+        self.adjudicate = adjudicate or (lambda _text, result: result)
         self.fix = fix
         self.llm = llm
         self.metrics = metrics if metrics is not None else {}
@@ -183,7 +186,7 @@ class DraftingPipeline:
                 mapping: dict[str, str]) -> Draft:
         """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
         lang = request.analysis.reply_language
-        check = self.check(body, request)
+        check = self.adjudicate(body, self.check(body, request))
         fixed_by = "none"
         if check.violations and engine == "llm" and self.llm is not None:
             for _ in range(2):
@@ -198,6 +201,8 @@ class DraftingPipeline:
                 fixed_by = "llm"
                 if not check.violations:
                     break
+        if check.violations and fixed_by == "llm":
+            check = self.adjudicate(body, check)
         if check.violations:
             fixed = self.fix(body, request)
             body, check, fixed_by = fixed.text, fixed.check, "rules"

@@ -5,6 +5,7 @@ feedback, a checker for the agent's own text, guidance search and analytics. A t
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -51,8 +52,14 @@ def highlight(text: str, result) -> list[tuple[str, str | None]]:
 
 
 def findings(result) -> str:
+    """The verdict and the findings shown; those the checker is less sure of folded away below them."""
     lines = [f"**{result.verdict}**"]
-    lines += [f"- **{v.name}** “{v.text}”: {v.suggestion}" for v in result.violations]
+    lines += [f"- **{v.name}** “{v.text}”: {v.suggestion} ({v.confidence:.2f})" for v in result.violations]
+    folded = getattr(result, "second_look", [])
+    if folded:
+        label = LABELS.get(result.language, LABELS["en"])["second_look"]
+        items = "".join(f"<li>{html.escape(v.name)} “{html.escape(v.text)}” ({v.confidence:.2f})</li>" for v in folded)
+        lines.append(f"\n<details class='second-look'><summary>{html.escape(label)}: {len(folded)}</summary><ul>{items}</ul></details>")
     return "\n".join(lines)
 
 
