@@ -149,3 +149,37 @@ def test_the_panel_folds_the_second_look_away_below_the_findings():
     text = findings(folded)
     assert "<details" in text and "值得再看一眼" in text and "倉庫那邊出的錯" in text
     assert "<details" not in findings(CheckResult(language="en", verdict="ok"))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "kept", "gone"),
+    [
+        ("很抱歉斷網了，工程師2-3小時內就會上門。請問您重新開機後，數據機的燈還是紅色的嗎？", "zh-Hant",
+         ["請問您重新開機後，數據機的燈還是紅色的嗎？", "48小時"], ["2-", "3小時"]),
+        ("Sorry about the outage; an engineer will be with you in 2 to 3 hours. Does the light on the router stay red after a restart?",
+         "en", ["Does the light on the router stay red after a restart?", "within 48 hours"], ["2 to", "in within"]),
+    ],
+)
+def test_a_fix_replaces_a_time_range_whole_and_keeps_the_question(copilot, text, lang, kept, gone):
+    fixed = copilot.fix(text, lang, policy="telecom/broadband_outage")
+    assert fixed.check.violations == []
+    assert all(k in fixed.text for k in kept) and not any(g in fixed.text for g in gone), fixed.text
+
+
+def test_a_fix_keeps_questions_steps_and_times_outside_the_offending_clause(copilot):
+    text = "这是仓库那边出的错。请到「设置 > 通用 > 软件更新」升级后再试。请问您方便提供订单号吗？我会在 24 小时内回复您。"
+    fixed = copilot.fix(text, "zh-Hans")
+    assert "仓库" not in fixed.text and fixed.check.violations == []
+    for piece in ("设置 > 通用 > 软件更新", "请问您方便提供订单号吗？", "24 小时"):
+        assert piece in fixed.text
+
+
+def test_when_no_safe_fix_exists_the_text_is_left_and_the_finding_shown(copilot, monkeypatch):
+    from copilot.checking import fixer as fixer_module
+
+    text = "这是仓库那边出的错，我会在 24 小时内回复您。"
+    # a rewrite that would drop the promised time is not safe
+    monkeypatch.setattr(fixer_module.Fixer, "_rewrite", lambda self, t, lang, v, slots, last: ("很抱歉。", []))
+    fixed = copilot.fix(text, "zh-Hans")
+    assert fixed.text == text and [v.category for v in fixed.check.violations] == ["blame_department"]
+    assert any("no safe fix" in n and "24 小时" in n for n in fixed.check.notices)

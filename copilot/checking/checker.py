@@ -43,8 +43,15 @@ class Checker:
         self._yields = {r.id: set(r.yields_to) for r in catalogue.rules if r.yields_to}
 
     @cached_property
-    def _pattern_rules(self) -> list[Rule]:
-        return [r for r in self.catalogue.rules if r.patterns]
+    def _compiled_rules(self) -> dict[str, list[tuple[Rule, list[re.Pattern[str]], list[re.Pattern[str]]]]]:
+        """(rule, patterns, guards) per text kind; Chinese text also meets the English jargon terms."""
+        out: dict[str, list] = {"zh": [], "en": []}
+        for rule in (r for r in self.catalogue.rules if r.patterns):
+            out["en"].append((rule, *rule.compiled("en")))
+            out["zh"].append((rule, *rule.compiled("zh")))
+            if rule.category == "jargon":
+                out["zh"].append((rule, *rule.compiled("en")))
+        return out
 
     # ------------------------------------------------------------------ public
 
@@ -129,22 +136,18 @@ class Checker:
     def _match_rules(
         self, text: str, norm: str, lang: str, sentences: list[tuple[int, int]], masked: list[tuple[int, int]]
     ) -> list[Violation]:
-        chinese_text = lang != "en"
         out: list[Violation] = []
-        for rule in self._pattern_rules:
-            keys = ["zh", "en"] if chinese_text and rule.category == "jargon" else ["zh" if chinese_text else "en"]
-            for key in keys:
-                patterns, guards = rule.compiled(key)
-                for pattern in patterns:
-                    for m in pattern.finditer(norm):
-                        start, end = m.span("hit") if "hit" in pattern.groupindex and m.group("hit") else m.span()
-                        if start == end or _overlaps(start, end, masked):
-                            continue
-                        s_start, s_end = _sentence_of(start, sentences, len(norm))
-                        sentence = norm[s_start:s_end]
-                        if any(g.search(sentence) for g in guards):
-                            continue
-                        out.append(_violation(rule, lang, text, start, end))
+        for rule, patterns, guards in self._compiled_rules["zh" if lang != "en" else "en"]:
+            for pattern in patterns:
+                for m in pattern.finditer(norm):
+                    start, end = m.span("hit") if "hit" in pattern.groupindex and m.group("hit") else m.span()
+                    if start == end or _overlaps(start, end, masked):
+                        continue
+                    s_start, s_end = _sentence_of(start, sentences, len(norm))
+                    sentence = norm[s_start:s_end]
+                    if any(g.search(sentence) for g in guards):
+                        continue
+                    out.append(_violation(rule, lang, text, start, end))
         return out
 
     def _fuse_learned(

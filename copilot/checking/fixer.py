@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from copilot.checking.checker import Checker
@@ -13,6 +15,19 @@ from copilot.knowledge.policies import Level, PolicyCategory
 from copilot.text.sentences import sentence_bounds
 
 MAX_ROUNDS = 3
+
+# What a fix must keep unless it is itself the problem: times and amounts (a range whole), questions to the
+# customer, menu paths.
+_RANGE = (r"\d+(?:\.\d+)?\s*(?:-|–|~|～|到|至|to)\s*\d+(?:\.\d+)?\s*"
+          r"(?:個|个)?\s*(?:小時|小时|鐘頭|钟头|分鐘|分钟|工作天|工作日|個工作天|个工作日|天|日|週|周|hours?|days?|business days|working days|minutes?|weeks?)")
+_SUBSTANCE = re.compile(
+    _RANGE
+    + r"|\d+(?:[.:]\d+)?\s*(?:個|个)?\s*(?:小時|小时|分鐘|分钟|工作天|工作日|天|日|點|点|元|塊|块|港幣|hours?|days?|minutes?|am|pm|%)"
+    + r"|[$¥€£]\s?\d[\d,.]*|(?:NT\$|HK\$|CNY|USD|RMB)\s?\d[\d,.]*"
+    + r"|[^\s，。,.!?！？>＞→]{1,12}\s*(?:>|＞|→)\s*[^\s，。,.!?！？]{1,12}(?:\s*(?:>|＞|→)\s*[^\s，。,.!?！？]{1,12})*",
+    re.IGNORECASE,
+)
+_RANGE_RE = re.compile(_RANGE, re.IGNORECASE)
 
 
 class Change(BaseModel):
@@ -54,7 +69,7 @@ class Fixer:
     ) -> FixResult:
         self.policy = self.checker.policies.category(policy) if isinstance(policy, str) else policy
         args = {"complaint": complaint, "level": level, "policy": policy, "ledger": ledger}
-        result = self.checker.check(text, language, **args)
+        result = first = self.checker.check(text, language, **args)
         lang = result.language
         changes: list[Change] = []
         current = text
@@ -71,6 +86,12 @@ class Fixer:
             if not current.strip():
                 current = self._fallback(lang)
             result = self.checker.check(current, lang, **args)
+        lost = [piece for piece in _substance(text, first.violations) if piece not in current]
+        if lost:
+            # no safe fix: the text stays as the agent or the LLM wrote it, with its findings shown
+            kept = first.model_copy(update={"notices": [*first.notices, "no safe fix: rewriting would lose "
+                                                        + ", ".join(f"'{p}'" for p in lost) + "; the text is left as it was"]})
+            return FixResult(text=text, original=text, changes=[], rounds=rounds, check=kept)
         return FixResult(text=current, original=text, changes=changes, rounds=rounds, check=result)
 
     # ---------------------------------------------------------------- internals
@@ -107,10 +128,14 @@ class Fixer:
             repaired = sentence
             for v in sorted(found, key=lambda v: v.start, reverse=True):
                 new = v.limit if v.rule_id in _USE_LIMIT else self._plain_word(v, lang)
-                tail = repaired[v.end - offset :]
+                start, end = _whole_range(sentence, offset, v) if v.rule_id in _USE_LIMIT else (v.start, v.end)
+                tail = repaired[end - offset :]
                 if new and new.endswith(("內", "内")):
                     tail = tail.removeprefix("之").removeprefix("以").removeprefix("內").removeprefix("内")
-                repaired = repaired[: v.start - offset] + (new or "") + tail
+                head = repaired[: start - offset]
+                if new and re.match(r"(within|by|in)\b", new, re.IGNORECASE):
+                    head = re.sub(r"\b(in|within|by)\s+$", "", head, flags=re.IGNORECASE)  # "in within 48 hours"
+                repaired = head + (new or "") + tail
             return repaired
         rule = self._rules.get(found[0].rule_id) or self.checker.category_rule[found[0].category]
         move = rule.fix.move
@@ -150,6 +175,25 @@ class Fixer:
         parts = [self.phrasebook.fill(lang, move) for move in ("acknowledge", "apologise", "own")]
         joiner = " " if lang == "en" else ""
         return joiner.join(p for p in parts if p)
+
+
+def _substance(text: str, violations: list[Violation]) -> list[str]:
+    """Times, amounts, questions and menu paths of `text` outside every clause a finding sits in: a fix must
+    keep them (inside such a clause they are part of what is wrong: the guaranteed amount, the rule's 48 hours)."""
+    clauses = _clause_bounds(text)
+    touched = [(s, e) for s, e in clauses if any(v.start < e and s < v.end for v in violations)]
+    pieces = [(m.start(), m.end()) for m in _SUBSTANCE.finditer(text)]
+    pieces += [(s, e) for s, e in sentence_bounds(text) if text[s:e].rstrip().endswith(("?", "？"))]
+    return [text[s:e].strip() for s, e in pieces if not any(cs < e and s < ce for cs, ce in touched)]
+
+
+def _whole_range(sentence: str, offset: int, v: Violation) -> tuple[int, int]:
+    """A deadline inside a range ("2-3小时", "2 to 3 hours") is replaced with the range, not half of it."""
+    for m in _RANGE_RE.finditer(sentence):
+        start, end = m.start() + offset, m.end() + offset
+        if start < v.end and v.start < end:
+            return min(start, v.start), max(end, v.end)
+    return v.start, v.end
 
 
 def _clause_bounds(text: str) -> list[tuple[int, int]]:

@@ -49,16 +49,14 @@ class RolePatterns(BaseModel):
             for key in ("zh", "en")
         }
 
-    def reads(self, clause: str, key: str) -> bool:
-        patterns, unless = self._compiled[key]
-        return any(p.search(clause) for p in patterns) and not any(u.search(clause) for u in unless)
-
 
 class RoleReader:
     """Reads each clause's role, in the order the role file lists them (first match wins)."""
 
     def __init__(self, roles: list[RolePatterns]) -> None:
         self.roles = roles
+        # plain tuples for the hot loop (a pydantic attribute costs a lookup per clause and role)
+        self._table = {key: [(r.role, *r._compiled[key]) for r in roles] for key in ("zh", "en")}
         self.ruled_out = {r.role: set(r.rules_out) for r in roles}
         self.ruled_out["quotation"] = set(CATEGORIES)
 
@@ -70,7 +68,8 @@ class RoleReader:
                 out.append(ClauseRole(start=start, end=end, role="quotation"))
                 continue
             text = _CONNECTIVE[key].sub("", norm[start:end].strip())
-            role = next((r.role for r in self.roles if r.reads(text, key)), "statement")
+            role = next((role for role, patterns, unless in self._table[key]
+                         if any(p.search(text) for p in patterns) and not any(u.search(text) for u in unless)), "statement")
             out.append(ClauseRole(start=start, end=end, role=role))
         return out
 
