@@ -93,14 +93,20 @@ class Copilot:
         return load_phrasebook(self.settings.knowledge_dir / "phrasebook")
 
     def _approved_phrasing(self) -> list[Example]:
-        """The phrasebook's clauses, slots left out: house style the classifier learns as compliant."""
+        """The phrasebook's clauses, with an amount, a time and a remedy in their slots (other slots left out):
+        house style the classifier learns as compliant."""
         from copilot.checking.roles import clause_bounds
 
+        filled = {
+            "zh-Hant": {"amount": "30 元", "deadline": "今天下午五點前", "remedy": "一張 30 元折價券", "approver": "店長"},
+            "zh-Hans": {"amount": "30 元", "deadline": "今天下午五点前", "remedy": "一张 30 元优惠券", "approver": "店长"},
+            "en": {"amount": "CNY 30", "deadline": "by 5 pm today", "remedy": "a CNY 30 credit", "approver": "the team lead"},
+        }
         out = []
         for lang, moves in self.phrasebook.moves.items():
             for phrases in moves.values():
                 for phrase in phrases:
-                    text = re.sub(r"\{[a-z_]+\}", " ", phrase)
+                    text = re.sub(r"\{([a-z_]+)\}", lambda m, lang=lang: filled.get(lang, {}).get(m.group(1), " "), phrase)
                     out += [Example(text=text[s:e], lang=lang, category="none") for s, e in clause_bounds(text, lang)]
         return out
 

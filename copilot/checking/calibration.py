@@ -56,7 +56,7 @@ def measure(findings: list[tuple[str, float, bool]], min_firings: int = 5) -> di
     each rule's precision (add-one smoothed, rules with at least `min_firings`), and for classifier-only
     findings the precision per probability band."""
     by_rule: dict[str, list[bool]] = {}
-    bands: dict[float, list[bool]] = {0.9: [], 0.8: [], 0.7: [], 0.6: [], 0.0: []}
+    bands: dict[float, list[bool]] = {0.9: [], 0.8: [], 0.7: [], 0.6: [], 0.5: [], 0.0: []}
     for rule_id, probability, correct in findings:
         if rule_id.startswith("learned."):
             bands[next(f for f in bands if probability >= f)].append(correct)

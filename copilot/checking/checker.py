@@ -169,12 +169,27 @@ class Checker:
                 continue
             rule = self.category_rule.get(category)
             start, end = _trimmed(norm, clause.start, clause.end)
-            if rule is None or end - start < 4:
+            if rule is None or end - start < 4 or self._guarded(category, norm, clause.start, lang):
                 continue
             v = _violation(rule, lang, text, start, end)
             v.rule_id, v.severity = f"learned.{category}", "low"
             v.confidence = self.calibration.learned(p[category])
             out.append(v)
+        return out
+
+    def _guarded(self, category: str, norm: str, position: int, lang: str) -> bool:
+        """A clause the classifier flags is spared by what spares the rules of its category in that sentence:
+        negation ("not your fault", "that's no excuse"), a policy cited to grant, the customer reassured."""
+        start, end = _sentence_of(position, sentence_bounds(norm), len(norm))
+        sentence = norm[start:end]
+        return any(g.search(sentence) for _, _, guards in self._category_guards[lang != "en"].get(category, []) for g in guards)
+
+    @cached_property
+    def _category_guards(self) -> dict[bool, dict[str, list]]:
+        out: dict[bool, dict[str, list]] = {True: {}, False: {}}
+        for chinese, key in ((True, "zh"), (False, "en")):
+            for rule, patterns, guards in self._compiled_rules[key]:
+                out[chinese].setdefault(rule.category, []).append((rule, patterns, guards))
         return out
 
     @cached_property

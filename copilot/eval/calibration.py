@@ -7,37 +7,58 @@ from pathlib import Path
 
 import yaml
 
-from copilot.checking.calibration import Calibration, measure
+from copilot.checking.calibration import measure
 from copilot.checking.checker import Checker
 from copilot.checking.quality import load_replies
 
 
-class _Raw(Calibration):
-    """Everything comes back, and a classifier-only finding carries its raw probability."""
-
-    def learned(self, probability: float) -> float:
-        return round(probability, 3)
-
-
-def calibrate(checker: Checker, files: list[Path]) -> dict:
-    kept = checker.calibration
-    checker.calibration = _Raw(**{**kept.model_dump(), "show_at": 0.0})
-    findings = []
-    try:
-        for path in files:
+def calibrate(checker: Checker, files: list[Path], bands_from: list[Path] | None = None) -> dict:
+    """Each rule's precision on every file; the classifier's own precision per probability band on
+    `bands_from` (default all), which should be sets the classifier was not trained on: every clause it
+    scores as a violation counts, whether or not a rule also found it."""
+    bands_from = files if bands_from is None else bands_from
+    findings: list[tuple[str, float, bool]] = []
+    for path in files:
+        for item in load_replies(path):
+            gold = item.spans()
+            result = checker.check(item.reply, item.lang, complaint=item.complaint, level=item.level,  # type: ignore[arg-type]
+                                   policy=item.policy)
+            for v in result.violations + result.second_look:
+                if not v.rule_id.startswith("learned."):
+                    findings.append((v.rule_id, v.confidence, _hit(gold, v.category, v.start, v.end)))
+    if checker.classifier is not None:
+        for path in bands_from:
             for item in load_replies(path):
-                gold = item.spans()
-                result = checker.check(item.reply, item.lang, complaint=item.complaint, level=item.level,  # type: ignore[arg-type]
-                                       policy=item.policy)
-                for v in result.violations:
-                    correct = any(c == v.category and v.start < e and s < v.end for c, s, e in gold)
-                    findings.append((v.rule_id, v.confidence, correct))
-    finally:
-        checker.calibration = kept
+                for category, probability, start, end in _classifier_calls(checker, item):
+                    findings.append((f"learned.{category}", probability, _hit(item.spans(), category, start, end)))
     return measure(findings)
 
 
-def write_calibration(path: Path, measured: dict, sources: list[Path]) -> None:
+def _hit(gold: list[tuple[str, int, int]], category: str, start: int, end: int) -> bool:
+    return any(c == category and s < end and start < e for c, s, e in gold)
+
+
+def _classifier_calls(checker: Checker, item) -> list[tuple[str, float, int, int]]:
+    """(category, probability, start, end) of every clause the classifier scores as a violation."""
+    from copilot.checking.roles import clause_bounds
+    from copilot.text.matching import normalise_for_matching
+
+    assert checker.classifier is not None
+    norm = normalise_for_matching(item.reply) if item.lang != "en" else item.reply
+    if checker.roles is not None:
+        clauses = [(c.start, c.end) for c in checker.roles.clauses(norm, item.lang) if c.role != "quotation"]
+    else:
+        clauses = clause_bounds(norm, item.lang)
+    out = []
+    for (start, end), p in zip(clauses, checker.classifier.probabilities([norm[s:e] for s, e in clauses], item.lang != "en"),
+                               strict=True):
+        category = max(p, key=p.__getitem__)
+        if category != "none":
+            out.append((category, p[category], start, end))
+    return out
+
+
+def write_calibration(path: Path, measured: dict, sources: list[Path], bands_from: list[Path] | None = None) -> None:
     """Replace the measured parts of the calibration file, keeping its comments and hand-set values."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     head = text.split("# --- measured", 1)[0].rstrip() + "\n\n"
@@ -45,4 +66,6 @@ def write_calibration(path: Path, measured: dict, sources: list[Path]) -> None:
     body = yaml.safe_dump({"learned_only": [list(pair) for pair in measured["learned_only"]], "rule_precision": measured["rule_precision"]},
                           sort_keys=False, allow_unicode=True, default_flow_style=None)
     note = "# --- measured by `copilot eval calibrate-checker` on: " + ", ".join(str(s) for s in sources) + "\n"
+    if bands_from is not None:
+        note += "# learned_only bands from (not in the classifier's training data): " + ", ".join(str(s) for s in bands_from) + "\n"
     path.write_text(head + "\n" + note + body, encoding="utf-8")
