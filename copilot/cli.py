@@ -387,6 +387,25 @@ def eval_calibrate_checker(
     typer.echo(json.dumps(measured, ensure_ascii=False, indent=2))
 
 
+@evals.command("clauses-from-replies")
+def eval_clauses_from_replies(
+    files: list[Path] = typer.Argument(..., help="Labelled reply sets (evals/checker format)."),
+    out: Path = typer.Option(..., "--out", help="The clause file to write (JSONL), e.g. knowledge/rules/examples/replies_x.jsonl."),
+) -> None:
+    """Turn labelled replies into training clauses for the learned layer: spans with their category, the other
+    clauses as compliant."""
+    import json
+
+    from copilot.checking.quality import clause_examples, load_replies
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _fail(f"no such file: {', '.join(missing)}")
+    rows = clause_examples([item for f in files for item in load_replies(f)])
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    typer.echo(f"{len(rows)} clauses written to {out}")
+
+
 @evals.command("diff")
 def eval_diff(
     run_a: Path = typer.Argument(..., help="The earlier run folder."),

@@ -52,6 +52,8 @@ def test_each_clause_gets_its_role(copilot, text, lang, clause, role):
         ("请问您的路由器重启之后，指示灯还是红色的吗？", "zh-Hans"),
         ("核實之前需要您提供訂單編號，收到後我馬上幫您查。", "zh-Hant"),
         ("Could you tell us which version of the app you're on?", "en"),
+        ("您的 eSIM 已經開通，5G 訊號需要重新開機才會顯示。", "zh-Hant"),
+        ("Your OTA update to iOS 18 should fix the Wi-Fi 6 drop.", "en"),
     ],
 )
 def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
@@ -75,6 +77,11 @@ def test_partners_and_teams_named_by_role_are_caught(copilot, text, lang, catego
     assert category in {v.category for v in copilot.check(text, lang).violations}
 
 
+def test_a_product_name_is_not_jargon_but_an_internal_term_beside_it_is(copilot):
+    result = copilot.check("Your OTA update to iOS 18 should fix the Wi-Fi 6 drop; the NOC ticket is P2.", "en")
+    assert {v.text for v in result.violations} == {"NOC", "P2"}
+
+
 def test_owning_a_cause_with_a_process_named_is_not_blame(copilot):
     for text, lang in [("这次重复扣款是我们计费出了错，多扣的已经原路退回。", "zh-Hans"),
                        ("Charging you twice was our billing error; the duplicate has been refunded.", "en")]:
@@ -84,7 +91,8 @@ def test_owning_a_cause_with_a_process_named_is_not_blame(copilot):
 def test_every_finding_carries_a_confidence_and_low_ones_are_folded_away():
     copilot = Copilot()
     result = copilot.check("這是倉庫那邊出的錯，請您冷靜一點。", "zh-Hant")
-    assert result.violations and all(0.7 <= v.confidence <= 1 for v in result.violations)
+    show_at = copilot.checker.calibration.show_at
+    assert result.violations and all(show_at <= v.confidence <= 1 for v in result.violations)
     copilot.checker.calibration.show_at = 0.99
     folded = copilot.check("這是倉庫那邊出的錯，請您冷靜一點。", "zh-Hant")
     assert folded.violations == [] and folded.verdict == "ok"
@@ -102,13 +110,14 @@ def test_the_learned_layer_adds_what_no_rule_wrote_down():
 
 def test_quality_on_the_realistic_held_out_set(copilot):
     """`heldout_realistic.jsonl`: 240 helpdesk replies (16 industries, half compliant, many with steps, menu
-    paths and questions) by an annotator who never saw the code or the rules; never tuned on. Measured after
-    each change of approach: 0.93 / 0.44 before issue 13, 0.93 / 0.51 with roles and the first learned layer,
-    0.93 / 0.66 with the classifier calibrated on its own precision (3.3% of compliant replies flagged). Short of
-    the issue's 0.9 / 0.85 / 3% targets on recall; these floors catch a regression."""
+    paths and questions) by an annotator who never saw the code or the rules; never tuned on, measured once per
+    change of approach: 0.93 / 0.44 before issue 13, 0.93 / 0.51 with roles and the first learned layer,
+    0.93 / 0.66 with the classifier calibrated on its own precision, 0.93 / 0.72 with six more voices in its
+    training data (3.3% of compliant replies flagged). Short of the issue's 0.9 / 0.85 / 3% targets on recall;
+    these floors catch a regression."""
     items = load_replies(EVALS / "heldout_realistic.jsonl")
     quality = evaluate(copilot.checker, items)
-    assert quality.overall.precision >= 0.9 and quality.overall.recall >= 0.6
+    assert quality.overall.precision >= 0.9 and quality.overall.recall >= 0.68
     compliant = [i for i in items if not i.labels]
     flagged = sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant)
     assert flagged / len(compliant) <= 0.04

@@ -102,7 +102,8 @@ class Checker:
         if self.classifier is not None:
             violations = self._fuse_learned(text, norm, lang, clauses, violations)
         if self.roles is not None:
-            violations = [v for v in violations if not self.roles.rules_out(clauses, v.category, v.start, v.end)]
+            violations = [v for v in violations if not self.roles.rules_out(clauses, v.category, v.start, v.end)
+                          and not self.roles.names_out(norm, lang, v.category, v.start, v.end)]
         moves = self._moves(norm, lang, sentences, masked)
         if ledger is not None:
             violations += self._ledger_violations(text, lang, masked, moves, ledger)

@@ -25,7 +25,7 @@ from copilot.checking.models import CATEGORIES
 
 LABELS: tuple[str, ...] = ("none", *(c for c in CATEGORIES if c not in ("contradicts_commitment", "repetition")))
 _BUCKETS = 1 << 18
-_VERSION = "lr-1"
+_VERSION = "lr-2"
 
 
 class Example(BaseModel):
@@ -75,13 +75,15 @@ def _logits(w: np.ndarray, b: np.ndarray, idx: np.ndarray, val: np.ndarray, row:
 
 
 class _Model:
-    """Softmax regression over hashed features, trained by full-batch Adam with L2."""
+    """Softmax regression over hashed features, trained by full-batch Adam with L2. The light regularisation and
+    60 steps were chosen on the realistic development set, which it is not trained on: at probability 0.9 it
+    kept 0.95 precision and found 0.55 of the violations there (1e-5 and 120 steps: 0.94 / 0.36)."""
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray) -> None:
         self.weights, self.bias = weights, bias
 
     @classmethod
-    def train(cls, texts: list[str], labels: list[int], key: str, epochs: int = 120, l2: float = 1e-5) -> _Model:
+    def train(cls, texts: list[str], labels: list[int], key: str, epochs: int = 60, l2: float = 1e-6) -> _Model:
         n, k = len(texts), len(LABELS)
         full_idx, val, row = _rows(texts, key)
         # train on the buckets the examples use, then place them in the full table

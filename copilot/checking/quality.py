@@ -89,6 +89,24 @@ def load_replies(path: Path) -> list[LabelledReply]:
     return [LabelledReply(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def clause_examples(items: list[LabelledReply]) -> list[dict[str, str]]:
+    """Training clauses from labelled replies: each labelled span with its category, and every clause that
+    no span touches as compliant (`none`)."""
+    from copilot.checking.roles import clause_bounds
+
+    out = []
+    for item in items:
+        spans = [s for s in item.spans() if s[1] >= 0]
+        out += [{"text": item.reply[s:e], "lang": item.lang, "category": c, "from": item.id} for c, s, e in spans]
+        for start, end in clause_bounds(item.reply, item.lang):
+            if any(start < e and s < end for _, s, e in spans):
+                continue
+            text = item.reply[start:end].strip(" ，,。.！!？?")
+            if len(text) >= 4:
+                out.append({"text": text, "lang": item.lang, "category": "none", "from": item.id})
+    return out
+
+
 def is_heldout(item_id: str, share: int = 3) -> bool:
     """A fixed pseudo-random 30% of the set, kept for reporting only (never inspected case by case)."""
     return int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 10 < share

@@ -34,6 +34,7 @@ class RolePatterns(BaseModel):
     patterns: dict[Literal["zh", "en"], list[str]]
     unless: dict[Literal["zh", "en"], list[str]] = Field(default_factory=dict)
     rules_out: list[str]
+    spans_only: bool = Field(False, description="Rule out findings on the matched words only, not on the whole clause.")
     line: int = 0
     _compiled: dict = PrivateAttr(default_factory=dict)
 
@@ -56,7 +57,8 @@ class RoleReader:
     def __init__(self, roles: list[RolePatterns]) -> None:
         self.roles = roles
         # plain tuples for the hot loop (a pydantic attribute costs a lookup per clause and role)
-        self._table = {key: [(r.role, *r._compiled[key]) for r in roles] for key in ("zh", "en")}
+        self._table = {key: [(r.role, *r._compiled[key]) for r in roles if not r.spans_only] for key in ("zh", "en")}
+        self._names = {key: [(set(r.rules_out), r._compiled[key][0]) for r in roles if r.spans_only] for key in ("zh", "en")}
         self.ruled_out = {r.role: set(r.rules_out) for r in roles}
         self.ruled_out["quotation"] = set(CATEGORIES)
 
@@ -69,9 +71,19 @@ class RoleReader:
                 continue
             text = _CONNECTIVE[key].sub("", norm[start:end].strip())
             role = next((role for role, patterns, unless in self._table[key]
-                         if any(p.search(text) for p in patterns) and not any(u.search(text) for u in unless)), "statement")
+                         if any(p.search(text) for p in patterns) and not any(u.search(text) for u in unless)), None)
+            if role is None:
+                role = "product_name" if any(p.search(text) for _, patterns in self._names[key] for p in patterns) else "statement"
             out.append(ClauseRole(start=start, end=end, role=role))
         return out
+
+    def names_out(self, norm: str, language: str, category: str, start: int, end: int) -> bool:
+        """True when the finding's words are a product or feature name whose role rules its category out."""
+        key = "en" if language == "en" else "zh"
+        words = norm[start:end].strip()
+        return any(category in out and any(p.fullmatch(words) or ((m := p.search(norm, max(0, start - 12), end + 12))
+                                           and m.start() <= start and end <= m.end()) for p in patterns)
+                   for out, patterns in self._names[key])
 
     def rules_out(self, clauses: list[ClauseRole], category: str, start: int, end: int) -> bool:
         """True when the finding's words lie in one clause whose role rules its category out."""
