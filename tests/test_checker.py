@@ -327,6 +327,19 @@ def test_quality_on_the_realistic_test_set():
     assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.09
 
 
+def test_quality_on_the_second_realistic_test_set():
+    """`test_realistic2.jsonl`: 390 helpdesk replies in 29 industries (49% compliant), written after the final
+    code of this round by another annotator who saw neither the rules nor any other set; measured once, totals
+    only: 0.84 precision / 0.69 recall, 7.8% of compliant replies flagged (before issue 13: 0.83 / 0.47, 6.2%).
+    Short of the issue's 0.9 / 0.85 / 3% targets; these floors catch a regression."""
+    copilot = Copilot()
+    items = load_replies(EVALS / "test_realistic2.jsonl")
+    quality = evaluate(copilot.checker, items)
+    assert quality.overall.precision >= 0.8 and quality.overall.recall >= 0.65
+    compliant = [i for i in items if not i.labels]
+    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.09
+
+
 def test_cfpb_company_public_responses_run_through_the_checker(copilot):
     """The only real company replies in ../shared/data: CFPB's public-response statements."""
     path = DATA / "cfpb-complaints" / "complaints_sample.csv"

@@ -186,7 +186,9 @@ class DraftingPipeline:
                 mapping: dict[str, str]) -> Draft:
         """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
         lang = request.analysis.reply_language
-        check = self.adjudicate(body, self.check(body, request))
+        check = self.check(body, request)
+        if engine == "llm" and check.violations:
+            check = self.adjudicate(body, check)
         fixed_by = "none"
         if check.violations and engine == "llm" and self.llm is not None:
             for _ in range(2):
