@@ -704,8 +704,12 @@ class Copilot:
         path = vectors_path(self.settings.data_dir, slug)
         saved = load_vectors(path)
         missing = [e for e in examples if e.key not in known and e.key not in saved]
-        for example in missing:
-            saved[example.key] = np.asarray(embedder.get_query_embedding(normalise(example_query_text(example.text))), dtype=np.float32)
+        texts = [normalise(example_query_text(e.text)) for e in missing]
+        # one request per batch, not one per example (1,100 examples over HTTP took two minutes one by one)
+        batch = getattr(embedder, "query_batch", None)
+        vectors = batch(texts) if batch is not None else [embedder.get_query_embedding(t) for t in texts]
+        for example, vector in zip(missing, vectors, strict=True):
+            saved[example.key] = np.asarray(vector, dtype=np.float32)
         current = {e.key for e in examples}
         if missing or not path.exists() or set(saved) - current:
             save_vectors(path, {k: v for k, v in saved.items() if k in current})

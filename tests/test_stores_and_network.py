@@ -133,8 +133,17 @@ def embeddings_server(tmp_path: Path):
 
 
 def test_an_openai_compatible_embeddings_endpoint_can_replace_the_bundled_model(embeddings_server, tmp_path: Path):
+    import shutil
+
+    # the analysis examples are embedded once per new embedder (1,100 of them: minutes on a one-thread test
+    # server); a few per file show the same thing
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(PROJECT_ROOT / "knowledge", knowledge)
+    for path in (knowledge / "analysis" / "examples").glob("*.jsonl"):
+        path.write_text("".join(path.read_text(encoding="utf-8").splitlines(keepends=True)[:10]), encoding="utf-8")
     settings = Settings(
-        data_dir=tmp_path / "var", embedding="openai", embedding_base_url=embeddings_server, embedding_model="e5-remote"
+        data_dir=tmp_path / "var", knowledge_dir=knowledge, embedding="openai", embedding_base_url=embeddings_server,
+        embedding_model="e5-remote",
     )
     sample = tmp_path / "sample"
     sample.mkdir()

@@ -47,6 +47,10 @@ class E5Embedding(BaseEmbedding):
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
 
+    def query_batch(self, queries: list[str]) -> list[list[float]]:
+        """Query embeddings for many texts at once (the labelled examples, at index time)."""
+        return self._model.query(list(queries)).tolist() if queries else []
+
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._model.passage([text])[0].tolist()
 
@@ -81,6 +85,11 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._embed([query])[0]
+
+    def query_batch(self, queries: list[str]) -> list[list[float]]:
+        """Query embeddings for many texts, `embed_batch_size` per request."""
+        step = self.embed_batch_size
+        return [v for i in range(0, len(queries), step) for v in self._embed(queries[i : i + step])]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
