@@ -199,7 +199,7 @@ class Copilot:
             return None
         from copilot.checking.adjudication import Adjudicator
 
-        return Adjudicator(self.llm, self.checker.category_rule, self.checker.calibration.show_at)
+        return Adjudicator(self.llm, self.checker.category_rule, self.checker.calibration)
 
     def _adjudicated(self, text: str, result: CheckResult, *, always: bool = False) -> CheckResult:
         """One LLM call for a draft with findings to judge, or (`always`) for a final check, which may also

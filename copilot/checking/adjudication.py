@@ -15,7 +15,8 @@ from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from copilot.checking.models import CheckResult, Violation
+from copilot.checking.calibration import Calibration
+from copilot.checking.models import CheckResult, Violation, verdict_of
 from copilot.checking.rules import Rule
 from copilot.privacy import mask_with_map, restore
 
@@ -52,20 +53,22 @@ class Adjudication(BaseModel):
 
 
 class Adjudicator:
-    def __init__(self, llm: StructuredLLM, category_rule: dict[str, Rule], show_at: float,
+    def __init__(self, llm: StructuredLLM, category_rule: dict[str, Rule], calibration: Calibration,
                  confirmed: float = 0.95, rejected: float = 0.2, added: float = 0.85) -> None:
         self.llm = llm
         self.category_rule = category_rule
-        self.show_at = show_at
+        self.calibration = calibration
         self.confirmed, self.rejected, self.added = confirmed, rejected, added
 
     @staticmethod
     def judged(result: CheckResult) -> list[Violation]:
         """The findings put to the LLM: the rules' style findings, not the arithmetic ones."""
-        return [v for v in result.violations + result.second_look if v.category in JUDGED and not _arithmetic(v)]
+        return _judged(result.violations + result.second_look)
 
     def adjudicate(self, text: str, result: CheckResult) -> CheckResult:
-        judged = self.judged(result)
+        # copies, so the verdicts change this answer's findings only
+        every = [v.model_copy() for v in result.violations + result.second_look]
+        judged = _judged(every)
         masked, mapping = mask_with_map(text)
         listing = [{"id": f"f{i + 1}", "category": v.category, "words": _mask(v.text, mapping)} for i, v in enumerate(judged)]
         try:
@@ -78,14 +81,12 @@ class Adjudicator:
             return result.model_copy(update={"notices": [*result.notices, f"LLM adjudication failed ({reason}): the rules' findings stand"]})
         notices = list(result.notices)
         verdicts = {f.id: f.verdict for f in answer.findings}
-        every = [v.model_copy() for v in result.violations + result.second_look]
         for i, v in enumerate(judged):
             verdict = verdicts.get(f"f{i + 1}")
-            target = next(w for w in every if (w.rule_id, w.start, w.end) == (v.rule_id, v.start, v.end))
             if verdict == "confirm":
-                target.confidence = max(target.confidence, self.confirmed)
+                v.confidence = max(v.confidence, self.confirmed)
             elif verdict == "reject":
-                target.confidence = min(target.confidence, self.rejected)
+                v.confidence = min(v.confidence, self.rejected)
         invented = 0
         for item in answer.added:
             found = self._added(text, masked, mapping, item, every, result.language)
@@ -96,12 +97,9 @@ class Adjudicator:
         if invented:
             notices.append(f"{invented} finding(s) the LLM added did not name words of the text or a known category: ignored")
         every.sort(key=lambda v: (v.start, v.end))
-        shown = [v for v in every if v.confidence >= self.show_at]
+        shown, second_look = self.calibration.split(every)
         return result.model_copy(update={
-            "violations": shown,
-            "second_look": [v for v in every if v.confidence < self.show_at],
-            "verdict": "reject" if any(v.severity == "high" for v in shown) else "revise" if shown else "ok",
-            "notices": notices,
+            "violations": shown, "second_look": second_look, "verdict": verdict_of(shown), "notices": notices,
         })
 
     def _added(self, text: str, masked: str, mapping: dict[str, str], item: Added, every: list[Violation],
@@ -125,6 +123,10 @@ class Adjudicator:
             text=text[start:end], name=rule.name[lang], explanation=item.reason or rule.explanation[lang],  # type: ignore[index]
             suggestion=rule.fix.suggestion[lang], confidence=self.added,  # type: ignore[index]
         )
+
+
+def _judged(findings: list[Violation]) -> list[Violation]:
+    return [v for v in findings if v.category in JUDGED and not _arithmetic(v)]
 
 
 def _arithmetic(v: Violation) -> bool:

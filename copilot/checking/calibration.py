@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from copilot.checking.models import Violation
 from copilot.checking.rules import RuleFileError, _read
 
 
@@ -32,6 +33,10 @@ class Calibration(BaseModel):
 
     def learned(self, probability: float) -> float:
         return next((precision for floor, precision in self.learned_only if probability >= floor), 0.0)
+
+    def split(self, findings: list[Violation]) -> tuple[list[Violation], list[Violation]]:
+        """(shown, worth a second look)."""
+        return [v for v in findings if v.confidence >= self.show_at], [v for v in findings if v.confidence < self.show_at]
 
     def fused(self, rule_confidence: float, learned: float | None) -> float:
         if learned is None:

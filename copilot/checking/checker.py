@@ -8,7 +8,15 @@ from functools import cached_property
 from copilot.checking.calibration import Calibration
 from copilot.checking.learned import ClauseClassifier
 from copilot.checking.ledger import Ledger, ledger_breaches, matches_ledger
-from copilot.checking.models import MOVES, CheckError, CheckResult, ClauseRole, MoveCheck, Verdict, Violation
+from copilot.checking.models import (
+    MOVES,
+    CheckError,
+    CheckResult,
+    ClauseRole,
+    MoveCheck,
+    Violation,
+    verdict_of,
+)
 from copilot.checking.policy_check import PolicyBreach, check_amounts, check_deadlines
 from copilot.checking.quotes import quoted_customer_spans
 from copilot.checking.roles import RoleReader, clause_bounds
@@ -81,16 +89,12 @@ class Checker:
             notices.append("language not recognised: checked with the English rules")
             lang = "en"
         category = self._resolve_policy(policy, notices)
-        norm = normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text.translate(QUOTES)
+        norm = _normalised(text, lang)
         norm_complaint = normalise_for_matching(complaint) if complaint else None
         sentences = sentence_bounds(norm)
         masked = quoted_customer_spans(norm, norm_complaint)
 
-        clauses = (
-            self.roles.clauses(norm, lang, masked)
-            if self.roles is not None
-            else [ClauseRole(start=s, end=e, role="statement") for s, e in clause_bounds(norm, lang)]
-        )
+        clauses = self._clauses(norm, lang, masked)
         violations = self._match_rules(text, norm, lang, sentences, masked)
         if category is not None:
             policy_hits = self._policy_violations(text, norm, lang, sentences, masked, level, category)
@@ -100,7 +104,7 @@ class Checker:
         for v in violations:
             v.confidence = self.calibration.rule(v.rule_id)
         if self.classifier is not None:
-            violations = self._fuse_learned(text, norm, lang, clauses, violations)
+            violations = self._fuse_learned(text, norm, lang, sentences, clauses, violations)
         if self.roles is not None:
             violations = [v for v in violations if not self.roles.rules_out(clauses, v.category, v.start, v.end)
                           and not self.roles.names_out(norm, lang, v.category, v.start, v.end)]
@@ -108,12 +112,11 @@ class Checker:
         if ledger is not None:
             violations += self._ledger_violations(text, lang, masked, moves, ledger)
         violations = _apply_yields(_dedupe(violations), sentences, self._yields)
-        shown = [v for v in violations if v.confidence >= self.calibration.show_at]
-        second_look = [v for v in violations if v.confidence < self.calibration.show_at]
+        shown, second_look = self.calibration.split(violations)
         return CheckResult(
             language=lang,
             clauses=clauses,
-            verdict=_verdict(shown),
+            verdict=verdict_of(shown),
             violations=shown,
             second_look=second_look,
             moves=moves,
@@ -122,9 +125,24 @@ class Checker:
 
     # ---------------------------------------------------------------- internals
 
-    def _ruled_out(self, clauses: list[ClauseRole], v: Violation) -> bool:
-        assert self.roles is not None
-        return self.roles.rules_out(clauses, v.category, v.start, v.end)
+    def classifier_calls(self, text: str, language: str) -> list[tuple[str, float, int, int]]:
+        """(category, probability, start, end) of every clause the classifier scores as a violation, before
+        any rule, guard or calibration: what its calibration is measured on."""
+        norm = _normalised(text, language)
+        return [(category, p[category], c.start, c.end)
+                for c, p in self._scored(norm, language, self._clauses(norm, language, []))
+                if (category := max(p, key=p.__getitem__)) != "none"]
+
+    def _clauses(self, norm: str, lang: str, quoted: list[tuple[int, int]]) -> list[ClauseRole]:
+        if self.roles is not None:
+            return self.roles.clauses(norm, lang, quoted)
+        return [ClauseRole(start=s, end=e, role="statement") for s, e in clause_bounds(norm, lang)]
+
+    def _scored(self, norm: str, lang: str, clauses: list[ClauseRole]) -> list[tuple[ClauseRole, dict[str, float]]]:
+        """Each clause but a quotation with the classifier's probabilities, in one batch."""
+        assert self.classifier is not None
+        scored = [c for c in clauses if c.role != "quotation"]
+        return list(zip(scored, self.classifier.probabilities([norm[c.start : c.end] for c in scored], lang != "en"), strict=True))
 
     def _resolve_policy(self, policy: PolicyCategory | str | None, notices: list[str]) -> PolicyCategory | None:
         if policy is None or isinstance(policy, PolicyCategory):
@@ -152,25 +170,24 @@ class Checker:
         return out
 
     def _fuse_learned(
-        self, text: str, norm: str, lang: str, clauses: list[ClauseRole], found: list[Violation]
+        self, text: str, norm: str, lang: str, sentences: list[tuple[int, int]], clauses: list[ClauseRole],
+        found: list[Violation],
     ) -> list[Violation]:
         """The classifier scores every clause in one batch: its probability for a rule finding's category is
         fused into that finding's confidence, and a clause it flags that no rule did becomes a finding."""
-        assert self.classifier is not None
-        scored = [c for c in clauses if c.role != "quotation"]
-        probabilities = self.classifier.probabilities([norm[c.start : c.end] for c in scored], lang != "en")
+        scored = self._scored(norm, lang, clauses)
         for v in found:
-            here = next((p for c, p in zip(scored, probabilities, strict=True) if c.start <= v.start < c.end), None)
+            here = next((p for c, p in scored if c.start <= v.start < c.end), None)
             if here is not None and v.category in here:
                 v.confidence = self.calibration.fused(v.confidence, here[v.category])
         out = list(found)
-        for clause, p in zip(scored, probabilities, strict=True):
+        for clause, p in scored:
             category = max(p, key=p.__getitem__)
             if category == "none" or category in self.calibration.learned_only_skip or any(v.category == category and v.start < clause.end and clause.start < v.end for v in found):
                 continue
             rule = self.category_rule.get(category)
             start, end = _trimmed(norm, clause.start, clause.end)
-            if rule is None or end - start < 4 or self._guarded(category, norm, clause.start, lang):
+            if rule is None or end - start < 4 or self._guarded(category, norm, sentences, clause.start, lang):
                 continue
             v = _violation(rule, lang, text, start, end)
             v.rule_id, v.severity = f"learned.{category}", "low"
@@ -178,19 +195,20 @@ class Checker:
             out.append(v)
         return out
 
-    def _guarded(self, category: str, norm: str, position: int, lang: str) -> bool:
+    def _guarded(self, category: str, norm: str, sentences: list[tuple[int, int]], position: int, lang: str) -> bool:
         """A clause the classifier flags is spared by what spares the rules of its category in that sentence:
         negation ("not your fault", "that's no excuse"), a policy cited to grant, the customer reassured."""
-        start, end = _sentence_of(position, sentence_bounds(norm), len(norm))
+        start, end = _sentence_of(position, sentences, len(norm))
         sentence = norm[start:end]
-        return any(g.search(sentence) for _, _, guards in self._category_guards[lang != "en"].get(category, []) for g in guards)
+        return any(g.search(sentence) for g in self._category_guards["zh" if lang != "en" else "en"].get(category, []))
 
     @cached_property
-    def _category_guards(self) -> dict[bool, dict[str, list]]:
-        out: dict[bool, dict[str, list]] = {True: {}, False: {}}
-        for chinese, key in ((True, "zh"), (False, "en")):
-            for rule, patterns, guards in self._compiled_rules[key]:
-                out[chinese].setdefault(rule.category, []).append((rule, patterns, guards))
+    def _category_guards(self) -> dict[str, dict[str, list[re.Pattern[str]]]]:
+        """The guards of every rule of a category, per text kind."""
+        out: dict[str, dict[str, list[re.Pattern[str]]]] = {"zh": {}, "en": {}}
+        for key, compiled in self._compiled_rules.items():
+            for rule, _, guards in compiled:
+                out[key].setdefault(rule.category, []).extend(guards)
         return out
 
     @cached_property
@@ -280,6 +298,11 @@ def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: d
     )
 
 
+def _normalised(text: str, lang: str) -> str:
+    """The text rules match against: Simplified script for Chinese (offsets kept), ASCII apostrophes."""
+    return normalise_for_matching(text) if lang != "en" or re.search(r"[\u4e00-\u9fff]", text) else text.translate(QUOTES)
+
+
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and (text[start].isspace() or text[start] in "，,；;。！？!?"):
         start += 1
@@ -341,7 +364,3 @@ def _apply_yields(
     return kept
 
 
-def _verdict(violations: list[Violation]) -> Verdict:
-    if any(v.severity == "high" for v in violations):
-        return "reject"
-    return "revise" if violations else "ok"

@@ -166,23 +166,12 @@ class ClauseClassifier:
             tmp.replace(cached)
         return classifier
 
-    def scores(self, clauses: list[str], chinese: bool) -> list[tuple[str, float]]:
-        """(top category or "none", its probability) per clause, in one batch."""
-        if not clauses:
-            return []
-        p = self.models["zh" if chinese else "en"].probabilities(clauses, "zh" if chinese else "en")
-        best = p.argmax(1)
-        return [(LABELS[b], float(p[i, b])) for i, b in enumerate(best)]
-
     def probabilities(self, clauses: list[str], chinese: bool) -> list[dict[str, float]]:
         """Every label's probability per clause, in one batch."""
         if not clauses:
             return []
         p = self.models["zh" if chinese else "en"].probabilities(clauses, "zh" if chinese else "en")
         return [dict(zip(LABELS, map(float, row), strict=True)) for row in p]
-
-    def classify(self, clause: str, chinese: bool) -> tuple[str, float]:
-        return self.scores([clause], chinese)[0]
 
 
 def _read_examples(files: list[Path]) -> list[Example]:

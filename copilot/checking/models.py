@@ -45,6 +45,13 @@ class Violation(BaseModel):
     confidence: float = Field(1.0, ge=0.0, le=1.0, description="How sure the checker is (calibrated on labelled data).")
 
 
+def verdict_of(shown: list[Violation]) -> Verdict:
+    """A high-severity finding rejects the text; any other finding asks for a revision."""
+    if any(v.severity == "high" for v in shown):
+        return "reject"
+    return "revise" if shown else "ok"
+
+
 class MoveCheck(BaseModel):
     move: str
     present: bool

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from copilot.checking.checker import Checker
 from copilot.checking.models import CATEGORIES
+from copilot.checking.roles import clause_bounds
 
 
 class Label(BaseModel):
@@ -92,8 +93,6 @@ def load_replies(path: Path) -> list[LabelledReply]:
 def clause_examples(items: list[LabelledReply]) -> list[dict[str, str]]:
     """Training clauses from labelled replies: each labelled span with its category, and every clause that
     no span touches as compliant (`none`)."""
-    from copilot.checking.roles import clause_bounds
-
     out = []
     for item in items:
         spans = [s for s in item.spans() if s[1] >= 0]

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from copilot.checking.models import CATEGORIES, ClauseRole, Role
-from copilot.checking.rules import RuleFileError, _check_patterns, _item_lines, _read
+from copilot.checking.rules import RuleFileError, _check_patterns, _item_lines, _Patterned, _read
 from copilot.text.sentences import sentence_bounds
 
 # Clause breaks inside a sentence; a menu path ("设置 > 通用") and a clock time ("19:30") stay whole.
@@ -29,26 +29,25 @@ _CONNECTIVE = {
 }
 
 
-class RolePatterns(BaseModel):
+class RolePatterns(_Patterned):
+    """A role: its patterns, the `unless` patterns that cancel it (compiled as a rule's guards), and the
+    categories it rules out."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
     role: Role
-    patterns: dict[Literal["zh", "en"], list[str]]
-    unless: dict[Literal["zh", "en"], list[str]] = Field(default_factory=dict)
+    guards: dict[Literal["zh", "en"], list[str]] = Field(default_factory=dict, alias="unless")
     rules_out: list[str]
     spans_only: bool = Field(False, description="Rule out findings on the matched words only, not on the whole clause.")
     line: int = 0
-    _compiled: dict = PrivateAttr(default_factory=dict)
 
-    def model_post_init(self, _context: object) -> None:
-        unknown = set(self.rules_out) - set(CATEGORIES)
+    @field_validator("rules_out")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - set(CATEGORIES)
         if unknown:
             raise ValueError(f"rules_out names unknown categories: {', '.join(sorted(unknown))}")
-        self._compiled = {
-            key: (
-                [re.compile(p, 0 if key == "zh" else re.IGNORECASE) for p in self.patterns.get(key, [])],  # type: ignore[call-overload]
-                [re.compile(p, 0 if key == "zh" else re.IGNORECASE) for p in self.unless.get(key, [])],  # type: ignore[call-overload]
-            )
-            for key in ("zh", "en")
-        }
+        return value
 
 
 class RoleReader:
@@ -57,8 +56,8 @@ class RoleReader:
     def __init__(self, roles: list[RolePatterns]) -> None:
         self.roles = roles
         # plain tuples for the hot loop (a pydantic attribute costs a lookup per clause and role)
-        self._table = {key: [(r.role, *r._compiled[key]) for r in roles if not r.spans_only] for key in ("zh", "en")}
-        self._names = {key: [(set(r.rules_out), r._compiled[key][0]) for r in roles if r.spans_only] for key in ("zh", "en")}
+        self._table = {key: [(r.role, *r.compiled(key)) for r in roles if not r.spans_only] for key in ("zh", "en")}
+        self._names = {key: [(set(r.rules_out), r.compiled(key)[0]) for r in roles if r.spans_only] for key in ("zh", "en")}
         self.ruled_out = {r.role: set(r.rules_out) for r in roles}
         self.ruled_out["quotation"] = set(CATEGORIES)
 
@@ -125,8 +124,7 @@ def load_roles(path: Path) -> RoleReader:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors())
             raise RuleFileError(f"{path}:{line}: role '{item.get('role', i + 1)}': {problems}") from exc
-        except re.error as exc:
-            raise RuleFileError(f"{path}:{line}: role '{item.get('role', i + 1)}': bad pattern: {exc}") from exc
         _check_patterns(path, line, str(parsed.role), parsed.patterns)
+        _check_patterns(path, line, str(parsed.role), parsed.guards)
         roles.append(parsed)
     return RoleReader(roles)

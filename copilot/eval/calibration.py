@@ -29,33 +29,13 @@ def calibrate(checker: Checker, files: list[Path], bands_from: list[Path] | None
     if checker.classifier is not None:
         for path in bands_from:
             for item in load_replies(path):
-                for category, probability, start, end in _classifier_calls(checker, item):
+                for category, probability, start, end in checker.classifier_calls(item.reply, item.lang):
                     findings.append((f"learned.{category}", probability, _hit(item.spans(), category, start, end)))
     return measure(findings)
 
 
 def _hit(gold: list[tuple[str, int, int]], category: str, start: int, end: int) -> bool:
     return any(c == category and s < end and start < e for c, s, e in gold)
-
-
-def _classifier_calls(checker: Checker, item) -> list[tuple[str, float, int, int]]:
-    """(category, probability, start, end) of every clause the classifier scores as a violation."""
-    from copilot.checking.roles import clause_bounds
-    from copilot.text.matching import normalise_for_matching
-
-    assert checker.classifier is not None
-    norm = normalise_for_matching(item.reply) if item.lang != "en" else item.reply
-    if checker.roles is not None:
-        clauses = [(c.start, c.end) for c in checker.roles.clauses(norm, item.lang) if c.role != "quotation"]
-    else:
-        clauses = clause_bounds(norm, item.lang)
-    out = []
-    for (start, end), p in zip(clauses, checker.classifier.probabilities([norm[s:e] for s, e in clauses], item.lang != "en"),
-                               strict=True):
-        category = max(p, key=p.__getitem__)
-        if category != "none":
-            out.append((category, p[category], start, end))
-    return out
 
 
 def write_calibration(path: Path, measured: dict, sources: list[Path], bands_from: list[Path] | None = None) -> None:
