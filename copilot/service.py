@@ -93,8 +93,9 @@ class Copilot:
         return load_phrasebook(self.settings.knowledge_dir / "phrasebook")
 
     def _approved_phrasing(self) -> list[Example]:
-        """The phrasebook's clauses, with an amount, a time and a remedy in their slots (other slots left out):
-        house style the classifier learns as compliant."""
+        """The clauses of the phrasebook and of the composer's sentences, with an amount, a time and a remedy in
+        their slots (other slots left out): house style the classifier learns as compliant, so that it never
+        vetoes the project's own sentences (it once took the sign-off "Customer Care Team" for blame)."""
         from copilot.checking.roles import clause_bounds
 
         filled = {
@@ -103,7 +104,7 @@ class Copilot:
             "en": {"amount": "CNY 30", "deadline": "by 5 pm today", "remedy": "a CNY 30 credit", "approver": "the team lead"},
         }
         out = []
-        for lang, moves in self.phrasebook.moves.items():
+        for lang, moves in [*self.phrasebook.moves.items(), *self.composer.replies.moves.items()]:
             for phrases in moves.values():
                 for phrase in phrases:
                     text = re.sub(r"\{([a-z_]+)\}", lambda m, lang=lang: filled.get(lang, {}).get(m.group(1), " "), phrase)

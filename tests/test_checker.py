@@ -304,7 +304,7 @@ def test_quality_on_the_second_development_set():
 def test_quality_on_the_older_unseen_test_set(learned, precision, recall):
     """`test.jsonl` was written by someone who saw neither the rules nor the other sets, and is never
     inspected case by case. Measured before issue 13: rules 0.93 precision / 0.61 recall; now rules 0.93 /
-    0.65 and with the learned layer (the default) 0.93 / 0.78. These floors catch a regression."""
+    0.65 and with the learned layer (the default) 0.92 / 0.81. These floors catch a regression."""
     from copilot.settings import Settings
 
     copilot = Copilot(Settings(learned_checks=learned))
@@ -316,7 +316,7 @@ def test_quality_on_the_older_unseen_test_set(learned, precision, recall):
 def test_quality_on_the_realistic_test_set():
     """`test_realistic.jsonl`: 390 helpdesk replies in 27 industries (47% compliant), written after the
     code by an annotator who saw neither the rules nor any other set; only its totals are looked at.
-    Measured: 0.82 precision / 0.59 recall, 7.1% of compliant replies flagged (before issue 13: 0.80 / 0.37,
+    Measured: 0.82 precision / 0.63 recall, 7.7% of compliant replies flagged (before issue 13: 0.80 / 0.37,
     7.1%). The issue's targets (0.9 / 0.85 / 3% per language) are not met; these floors catch a regression."""
     copilot = Copilot()
     items = load_replies(EVALS / "test_realistic.jsonl")
@@ -329,8 +329,9 @@ def test_quality_on_the_realistic_test_set():
 
 def test_quality_on_the_second_realistic_test_set():
     """`test_realistic2.jsonl`: 390 helpdesk replies in 29 industries (49% compliant), written after the final
-    code of this round by another annotator who saw neither the rules nor any other set; measured once, totals
-    only: 0.84 precision / 0.69 recall, 7.8% of compliant replies flagged (before issue 13: 0.83 / 0.47, 6.2%).
+    code of this round by another annotator who saw neither the rules nor any other set; totals only: 0.84
+    precision / 0.69 recall, 7.8% of compliant replies flagged, then 0.84 / 0.71 / 8.3% after the composer's own
+    sentences joined the compliant training data (before issue 13: 0.83 / 0.47, 6.2%).
     Short of the issue's 0.9 / 0.85 / 3% targets; these floors catch a regression."""
     copilot = Copilot()
     items = load_replies(EVALS / "test_realistic2.jsonl")

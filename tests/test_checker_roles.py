@@ -54,6 +54,8 @@ def test_each_clause_gets_its_role(copilot, text, lang, clause, role):
         ("Could you tell us which version of the app you're on?", "en"),
         ("您的 eSIM 已經開通，5G 訊號需要重新開機才會顯示。", "zh-Hant"),
         ("Your OTA update to iOS 18 should fix the Wi-Fi 6 drop.", "en"),
+        ("Hello,\n\nThank you for your email. Could you reply with a few words about what has happened?\n\nKind regards,\nCustomer Care Team", "en"),
+        ("您好：\n\n謝謝您的來信，麻煩回覆這封郵件說明一下發生了什麼。\n\n客服團隊", "zh-Hant"),
     ],
 )
 def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
@@ -113,7 +115,7 @@ def test_quality_on_the_realistic_held_out_set(copilot):
     paths and questions) by an annotator who never saw the code or the rules; never tuned on, measured once per
     change of approach: 0.93 / 0.44 before issue 13, 0.93 / 0.51 with roles and the first learned layer,
     0.93 / 0.66 with the classifier calibrated on its own precision, 0.93 / 0.72 with six more voices in its
-    training data (3.3% of compliant replies flagged). Short of the issue's 0.9 / 0.85 / 3% targets on recall;
+    training data, 0.93 / 0.73 with the composer's sentences as compliant data (3.3% of compliant replies flagged). Short of the issue's 0.9 / 0.85 / 3% targets on recall;
     these floors catch a regression."""
     items = load_replies(EVALS / "heldout_realistic.jsonl")
     quality = evaluate(copilot.checker, items)

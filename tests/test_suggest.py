@@ -68,6 +68,15 @@ def test_compensation_above_authority_becomes_a_request(composer_copilot):
     assert "2000" not in comp.text or "申請" in comp.text or "核准" in comp.text
 
 
+@pytest.mark.parametrize("channel", ["chat", "social", "email", "phone"])
+@pytest.mark.parametrize("message", ["0.1.0", "在嗎", "👍👍"])
+def test_a_message_with_no_problem_gets_a_short_question_in_every_channel(composer_copilot, message, channel):
+    """Found by the API fuzzer: the e-mail reply to "0.1.0" came out empty, because the classifier took the
+    sign-off "Customer Care Team" for blame and vetoed both of the composer's sentences."""
+    s = composer_copilot.suggest(message, SuggestContext(channel=channel))
+    assert s.policy is None and all(d.text.strip() and d.check.violations == [] for d in s.drafts)
+
+
 def test_bad_input(composer_copilot):
     for empty in ("   ", "\u200b\u200b", "\ufeff \u200d"):
         with pytest.raises(ComplaintError, match="empty"):
