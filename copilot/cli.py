@@ -369,19 +369,22 @@ def eval_calibrate_checker(
     files: list[Path] = typer.Argument(..., help="Labelled reply sets to measure on (the development sets, never a test set)."),
     write: bool = typer.Option(False, "--write", help="Write the result into knowledge/rules/calibration.yaml."),
     bands_from: list[Path] = typer.Option(None, "--bands-from",
-                                          help="Sets for the classifier's bands (ones it was not trained on); default all."),
+                                          help="Sets for the classifier's bands; default all. A set the classifier trains on is "
+                                               "measured with one trained without it."),
 ) -> None:
     """Measure each rule's precision, and the classifier's at each probability, on labelled replies."""
     import json
 
-    from copilot.eval.calibration import calibrate, write_calibration
+    from copilot.eval.calibration import calibrate, held_out_checkers, write_calibration
     from copilot.service import Copilot
 
     missing = [str(f) for f in [*files, *(bands_from or [])] if not f.is_file()]
     if missing:
         _fail(f"no such file: {', '.join(missing)}")
     service = Copilot(get_settings())
-    measured = calibrate(service.checker, files, bands_from or None)
+    held_out = held_out_checkers(service.checker, service.settings.knowledge_dir / "rules" / "examples",
+                                 service.approved_phrasing(), service.settings.models_dir)
+    measured = calibrate(service.checker, files, bands_from or None, held_out)
     if write:
         write_calibration(service.settings.knowledge_dir / "rules" / "calibration.yaml", measured, files, bands_from or None)
     typer.echo(json.dumps(measured, ensure_ascii=False, indent=2))

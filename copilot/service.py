@@ -92,7 +92,7 @@ class Copilot:
     def phrasebook(self) -> Phrasebook:
         return load_phrasebook(self.settings.knowledge_dir / "phrasebook")
 
-    def _approved_phrasing(self) -> list[Example]:
+    def approved_phrasing(self) -> list[Example]:
         """The clauses of the phrasebook and of the composer's sentences, with an amount, a time and a remedy in
         their slots (other slots left out): house style the classifier learns as compliant, so that it never
         vetoes the project's own sentences (it once took the sign-off "Customer Care Team" for blame)."""
@@ -120,7 +120,7 @@ class Copilot:
 
         rules = self.settings.knowledge_dir / "rules"
         classifier = (
-            ClauseClassifier.from_folder(rules / "examples", cache=self.settings.models_dir, compliant=self._approved_phrasing())
+            ClauseClassifier.from_folder(rules / "examples", cache=self.settings.models_dir, compliant=self.approved_phrasing())
             if self.settings.learned_checks
             else None
         )

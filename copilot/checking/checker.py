@@ -125,6 +125,22 @@ class Checker:
 
     # ---------------------------------------------------------------- internals
 
+    def with_classifier(self, classifier: ClauseClassifier | None) -> Checker:
+        """The same rules, roles and calibration over another classifier (one trained without a set, to
+        measure on that set)."""
+        return Checker(self.catalogue, self.policies, classifier, roles=self.roles, calibration=self.calibration)
+
+    def classifier_only_calls(self, text: str, language: str) -> list[tuple[str, float, int, int]]:
+        """(category, probability, start, end) of every finding the classifier raises on its own, shown or
+        not: what the `learned_only` bands of the calibration are measured on."""
+        result = self.check(text, language)
+        found = [v for v in result.violations + result.second_look if v.rule_id.startswith("learned.")]
+        if not found:
+            return []
+        norm = _normalised(text, result.language)
+        scored = self._scored(norm, result.language, self._clauses(norm, result.language, []))
+        return [(v.category, next(p[v.category] for c, p in scored if c.start <= v.start < c.end), v.start, v.end) for v in found]
+
     def classifier_calls(self, text: str, language: str) -> list[tuple[str, float, int, int]]:
         """(category, probability, start, end) of every clause the classifier scores as a violation, before
         any rule, guard or calibration: what its calibration is measured on."""

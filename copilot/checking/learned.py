@@ -22,10 +22,11 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from copilot.checking.models import CATEGORIES
+from copilot.text.matching import QUOTES, normalise_for_matching
 
 LABELS: tuple[str, ...] = ("none", *(c for c in CATEGORIES if c not in ("contradicts_commitment", "repetition")))
 _BUCKETS = 1 << 18
-_VERSION = "lr-2"
+_VERSION = "lr-3"
 
 
 class Example(BaseModel):
@@ -136,7 +137,7 @@ class ClauseClassifier:
         models = {}
         for key in ("zh", "en"):
             mine = [e for e in examples if (e.lang == "en") == (key == "en") and e.category in LABELS]
-            models[key] = _Model.train([e.text for e in mine], [LABELS.index(e.category) for e in mine], key)
+            models[key] = _Model.train([_as_checked(e.text, key) for e in mine], [LABELS.index(e.category) for e in mine], key)
         return cls(models)
 
     @classmethod
@@ -146,7 +147,13 @@ class ClauseClassifier:
         """Train on every `*.jsonl` of {"text", "lang", "category" or "label"} lines in `folder` (None if there
         are none), plus `compliant` examples (the phrasebook's approved phrasing); with `cache`, reuse weights
         trained on the same data."""
-        files = sorted(Path(folder).glob("*.jsonl"))
+        return cls.from_files(sorted(Path(folder).glob("*.jsonl")), cache, compliant)
+
+    @classmethod
+    def from_files(
+        cls, files: list[Path], cache: Path | None = None, compliant: list[Example] = ()  # type: ignore[assignment]
+    ) -> ClauseClassifier | None:
+        """As `from_folder`, on the given example files."""
         if not files:
             return None
         digest = hashlib.sha256(_VERSION.encode())
@@ -172,6 +179,12 @@ class ClauseClassifier:
             return []
         p = self.models["zh" if chinese else "en"].probabilities(clauses, "zh" if chinese else "en")
         return [dict(zip(LABELS, map(float, row), strict=True)) for row in p]
+
+
+def _as_checked(text: str, key: str) -> str:
+    """An example in the form the checker scores clauses in (Simplified script, ASCII apostrophes), so a
+    Traditional or Cantonese example teaches the same n-grams a checked zh-Hant reply shows."""
+    return normalise_for_matching(text) if key == "zh" else text.translate(QUOTES)
 
 
 def _read_examples(files: list[Path]) -> list[Example]:
