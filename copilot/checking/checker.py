@@ -52,13 +52,15 @@ class Checker:
 
     @cached_property
     def _compiled_rules(self) -> dict[str, list[tuple[Rule, list[re.Pattern[str]], list[re.Pattern[str]]]]]:
-        """(rule, patterns, guards) per text kind; Chinese text also meets the English jargon terms."""
-        out: dict[str, list] = {"zh": [], "en": []}
+        """(rule, patterns, guards) per text kind; Chinese text with Latin letters in it ("zh+latin") also meets
+        the English jargon terms."""
+        out: dict[str, list] = {"zh": [], "en": [], "zh+latin": []}
         for rule in (r for r in self.catalogue.rules if r.patterns):
             out["en"].append((rule, *rule.compiled("en")))
             out["zh"].append((rule, *rule.compiled("zh")))
             if rule.category == "jargon":
-                out["zh"].append((rule, *rule.compiled("en")))
+                out["zh+latin"].append((rule, *rule.compiled("en")))
+        out["zh+latin"] = out["zh"] + out["zh+latin"]
         return out
 
     # ------------------------------------------------------------------ public
@@ -172,7 +174,8 @@ class Checker:
         self, text: str, norm: str, lang: str, sentences: list[tuple[int, int]], masked: list[tuple[int, int]]
     ) -> list[Violation]:
         out: list[Violation] = []
-        for rule, patterns, guards in self._compiled_rules["zh" if lang != "en" else "en"]:
+        kind = "en" if lang == "en" else "zh+latin" if _LATIN.search(norm) else "zh"
+        for rule, patterns, guards in self._compiled_rules[kind]:
             for pattern in patterns:
                 for m in pattern.finditer(norm):
                     start, end = m.span("hit") if "hit" in pattern.groupindex and m.group("hit") else m.span()
@@ -223,6 +226,8 @@ class Checker:
         """The guards of every rule of a category, per text kind."""
         out: dict[str, dict[str, list[re.Pattern[str]]]] = {"zh": {}, "en": {}}
         for key, compiled in self._compiled_rules.items():
+            if key not in out:
+                continue
             for rule, _, guards in compiled:
                 out[key].setdefault(rule.category, []).extend(guards)
         return out
@@ -313,6 +318,8 @@ def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: d
         suggestion=_format(rule.fix.suggestion[lang], fill),  # type: ignore[index]
     )
 
+
+_LATIN = re.compile(r"[A-Za-z]")
 
 def _normalised(text: str, lang: str) -> str:
     """The text rules match against: Simplified script for Chinese (offsets kept), ASCII apostrophes."""
