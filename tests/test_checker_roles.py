@@ -73,10 +73,56 @@ def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
         ("房间打扫不及时是客房部的问题。", "zh-Hans", "blame_department"),
         ("Housekeeping are running behind today.", "en", "blame_department"),
         ("您講話可以小聲一點嗎？", "zh-Hant", "arguing_minimising"),
+        ("呢張單係第三方賣家發貨，唔關我哋平台事，你要自己搵賣家跟進。", "zh-Hant", "blame_partner"),
+        ("包裹被海关扣下查验了，这个我们也无能为力。", "zh-Hans", "blame_partner"),
+        ("Your claim was rejected by the assessor, so there isn't anything more I can do.", "en", "blame_partner"),
+        ("The repairer hasn't ordered the parts yet, which is what's holding things up.", "en", "blame_partner"),
+        ("Installation bookings are handled by our logistics department, so you'll need to call them directly.", "en",
+         "blame_department"),
     ],
 )
 def test_partners_and_teams_named_by_role_are_caught(copilot, text, lang, category):
     assert category in {v.category for v in copilot.check(text, lang).violations}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "category"),
+    [
+        ("你放心，件行李我哋一定會幫你搵返。", "zh-Hant", "overpromise"),
+        ("别担心，等定损员看完照片，理赔肯定能通过。", "zh-Hans", "overpromise"),
+        ("Rest assured, your bag will be found and delivered to you today.", "en", "overpromise"),
+        ("如果您當天有帶健保卡，就不會被收自費了。", "zh-Hant", "blame_customer"),
+        ("If you had chosen the insured delivery option, we would have been able to refund this straight away.", "en",
+         "blame_customer"),
+        ("Did the phone get dropped or wet at any point before the screen stopped responding?", "en", "blame_customer"),
+        ("呢筆逾期費收得冇錯，新機頭幾日發熱係好正常嘅。", "zh-Hant", "arguing_minimising"),
+        ("新车交付延期，整个行业都一样，请您理解。", "zh-Hans", "arguing_minimising"),
+    ],
+)
+def test_outcomes_promised_counterfactuals_and_cantonese_minimising_are_caught(copilot, text, lang, category):
+    assert category in {v.category for v in copilot.check(text, lang).violations}
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("具体送达时间我没法打包票，一有最新位置就马上发短信告诉您。", "zh-Hans"),
+        ("我哋唔能夠保證一次就修好，但個案會一直保持開啟，直到你嘅網速回復正常為止。", "zh-Hant"),
+        ("您好,大件垃圾预约上门没有按时来,是我们调度漏派了,非常抱歉。已重新安排在本周六上午上门。", "zh-Hans"),
+        ("The delay was caused by a mistake on our side: your report was filed against the wrong application.", "en"),
+        ("您好,按照我院规定,孕妇产检可享受 2 小时免费停车,我已将您的车牌加入名单。", "zh-Hans"),
+        ("Under our refund policy, annual plans cancelled within 30 days get a full refund, so I've refunded you today.", "en"),
+        ("請問你係用邊個版本嘅 App？喺「設定 > 關於」可以睇到。", "zh-Hant"),
+        ("请问您买的是哪个车站出发的票、班次号是多少？我先查一下这个班次。", "zh-Hans"),
+        ("想問一下，數據機上面個「PON」燈有冇閃紅？", "zh-Hant"),
+        ("抱歉!您说的是 P3 停车场的缴费二维码吧?我们已经安排人员更换了。", "zh-Hans"),
+        ("Sorry the bar queue in Hall 2 was so long during the interval; you can pre-order drinks in the app.", "en"),
+        ("您好，列車延誤超過30分鐘的車票，系統會在3個工作天內退回原信用卡。", "zh-Hant"),
+    ],
+)
+def test_disclaimers_ownership_grants_questions_and_device_labels_are_not_flagged(copilot, text, lang):
+    result = copilot.check(text, lang)
+    assert result.violations == [], [(v.rule_id, v.text) for v in result.violations]
 
 
 def test_a_product_name_is_not_jargon_but_an_internal_term_beside_it_is(copilot):
@@ -195,3 +241,38 @@ def test_when_no_safe_fix_exists_the_text_is_left_and_the_finding_shown(copilot,
     fixed = copilot.fix(text, "zh-Hans")
     assert fixed.text == text and [v.category for v in fixed.check.violations] == ["blame_department"]
     assert any("no safe fix" in n and "24 小时" in n for n in fixed.check.notices)
+
+
+def test_written_cantonese_is_read_as_mandarin_with_every_offset_kept():
+    from copilot.text.matching import normalise_for_matching
+
+    for text, expected in [("唔關我哋管理處事", "不关我们管理处事"), ("呢筆逾期費收得冇錯", "这笔逾期费收得没错"),
+                           ("係咪你自己改過設定?", "是否你自己改过设定?"), ("關係到系統", "关系到系统"),
+                           ("你好呢？", "你好呢？"), ("Hello 唔該", "Hello 谢谢")]:
+        read = normalise_for_matching(text)
+        assert read == expected and len(read) == len(text)
+
+
+def test_the_classifier_scores_a_clause_the_same_in_either_script():
+    from copilot.checking.learned import ClauseClassifier, Example
+
+    examples = [Example(text=t, lang="zh-Hant", category=c) for t, c in [
+        ("這是倉庫那邊出的錯", "blame_department"), ("門市那邊沒有通知我們", "blame_department"),
+        ("我會在今天下午回覆您", "none"), ("請您提供訂單編號", "none")]] + [
+        Example(text="It was the warehouse's mistake", lang="en", category="blame_department"),
+        Example(text="I'll call you back by 5pm", lang="en", category="none")]
+    classifier = ClauseClassifier.train(examples)
+    # the checker scores the normalised (Simplified) text; a Traditional example must teach the same n-grams
+    simplified = classifier.probabilities(["这是仓库那边出的错"], chinese=True)[0]
+    assert max(simplified, key=simplified.__getitem__) == "blame_department"
+
+
+def test_calibration_bands_are_measured_with_a_classifier_that_never_saw_the_set(tmp_path):
+    from copilot.eval.calibration import example_files_without
+
+    replies = tmp_path / "set.jsonl"
+    replies.write_text('{"id": "x-1", "lang": "en", "reply": "Hi.", "labels": []}\n', encoding="utf-8")
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "from_set.jsonl").write_text('{"text": "Hi", "lang": "en", "category": "none", "from": "x-1"}\n')
+    (tmp_path / "examples" / "other.jsonl").write_text('{"text": "Hi", "lang": "en", "category": "none", "from": "y-1"}\n')
+    assert [p.name for p in example_files_without(tmp_path / "examples", replies)] == ["other.jsonl"]
