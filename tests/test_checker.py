@@ -300,11 +300,11 @@ def test_quality_on_the_second_development_set():
     assert quality.overall.precision >= 0.9 and quality.overall.recall >= 0.9
 
 
-@pytest.mark.parametrize(("learned", "precision", "recall"), [(False, 0.9, 0.6), (True, 0.9, 0.74)])
+@pytest.mark.parametrize(("learned", "precision", "recall"), [(False, 0.9, 0.6), (True, 0.9, 0.76)])
 def test_quality_on_the_older_unseen_test_set(learned, precision, recall):
     """`test.jsonl` was written by someone who saw neither the rules nor the other sets, and is never
-    inspected case by case. Measured before issue 13: rules 0.93 precision / 0.61 recall; now rules 0.93 /
-    0.65 and with the learned layer (the default) 0.92 / 0.81. These floors catch a regression."""
+    inspected case by case. Measured before issue 13: rules 0.93 precision / 0.61 recall; now rules 0.94 /
+    0.64 and with the learned layer (the default) 0.94 / 0.79. These floors catch a regression."""
     from copilot.settings import Settings
 
     copilot = Copilot(Settings(learned_checks=learned))
@@ -317,28 +317,29 @@ def test_quality_on_the_realistic_test_set():
     """`test_realistic.jsonl`: 390 helpdesk replies in 27 industries (47% compliant), written after the
     code by an annotator who saw neither the rules nor any other set; only its totals are looked at.
     Measured: 0.82 precision / 0.63 recall, 7.7% of compliant replies flagged (before issue 13: 0.80 / 0.37,
-    7.1%). The issue's targets (0.9 / 0.85 / 3% per language) are not met; these floors catch a regression."""
+    7.1%); after the second round (twelve more annotators' replies, Cantonese read as Mandarin, out-of-fold
+    calibration) 0.87 / 0.63, 4.9%. Below the issue's targets; these floors catch a regression."""
     copilot = Copilot()
     items = load_replies(EVALS / "test_realistic.jsonl")
     assert len(items) >= 360 and {i.lang for i in items} == {"zh-Hant", "zh-Hans", "en"}
     quality = evaluate(copilot.checker, items)
-    assert quality.overall.precision >= 0.78 and quality.overall.recall >= 0.55
+    assert quality.overall.precision >= 0.84 and quality.overall.recall >= 0.6
     compliant = [i for i in items if not i.labels]
-    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.09
+    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.06
 
 
 def test_quality_on_the_second_realistic_test_set():
     """`test_realistic2.jsonl`: 390 helpdesk replies in 29 industries (49% compliant), written after the final
     code of this round by another annotator who saw neither the rules nor any other set; totals only: 0.84
     precision / 0.69 recall, 7.8% of compliant replies flagged, then 0.84 / 0.71 / 8.3% after the composer's own
-    sentences joined the compliant training data (before issue 13: 0.83 / 0.47, 6.2%).
-    Short of the issue's 0.9 / 0.85 / 3% targets; these floors catch a regression."""
+    sentences joined the compliant training data (before issue 13: 0.83 / 0.47, 6.2%); after the second round
+    0.91 / 0.76, 3.6%. Short of the issue's recall and 3% targets; these floors catch a regression."""
     copilot = Copilot()
     items = load_replies(EVALS / "test_realistic2.jsonl")
     quality = evaluate(copilot.checker, items)
-    assert quality.overall.precision >= 0.8 and quality.overall.recall >= 0.65
+    assert quality.overall.precision >= 0.88 and quality.overall.recall >= 0.72
     compliant = [i for i in items if not i.labels]
-    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.09
+    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.05
 
 
 def test_cfpb_company_public_responses_run_through_the_checker(copilot):

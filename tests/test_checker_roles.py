@@ -161,14 +161,14 @@ def test_quality_on_the_realistic_held_out_set(copilot):
     paths and questions) by an annotator who never saw the code or the rules; never tuned on, measured once per
     change of approach: 0.93 / 0.44 before issue 13, 0.93 / 0.51 with roles and the first learned layer,
     0.93 / 0.66 with the classifier calibrated on its own precision, 0.93 / 0.72 with six more voices in its
-    training data, 0.93 / 0.73 with the composer's sentences as compliant data (3.3% of compliant replies flagged). Short of the issue's 0.9 / 0.85 / 3% targets on recall;
-    these floors catch a regression."""
+    training data, 0.93 / 0.73 with the composer's sentences as compliant data (3.3% of compliant replies flagged);
+    0.97 / 0.75 (0.8%) after the second round. Short of the issue's recall target; these floors catch a regression."""
     items = load_replies(EVALS / "heldout_realistic.jsonl")
     quality = evaluate(copilot.checker, items)
-    assert quality.overall.precision >= 0.9 and quality.overall.recall >= 0.68
+    assert quality.overall.precision >= 0.93 and quality.overall.recall >= 0.72
     compliant = [i for i in items if not i.labels]
     flagged = sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant)
-    assert flagged / len(compliant) <= 0.04
+    assert flagged / len(compliant) <= 0.025
 
 
 def test_a_broken_role_file_is_named_with_its_line(tmp_path: Path):
