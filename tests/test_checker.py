@@ -342,6 +342,28 @@ def test_quality_on_the_second_realistic_test_set():
     assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= 0.05
 
 
+@pytest.mark.parametrize(
+    ("name", "precision", "recall", "flagged"),
+    [("test_realistic3.jsonl", 0.87, 0.58, 0.04), ("test_realistic4.jsonl", 0.92, 0.57, 0.04)],
+)
+def test_quality_on_the_test_sets_of_the_second_round(name, precision, recall, flagged):
+    """Two sets of 390 helpdesk replies (33 and 26 industries, 46-48% compliant, 130 per language), written after
+    the second round's code by two more annotators who saw neither the rules, the code nor any other set;
+    measured once, totals only. test 3: 0.90 precision / 0.62 recall, 2.2% of compliant replies flagged (zh-Hant
+    0.86 / 0.61, zh-Hans 0.91 / 0.64, en 0.92 / 0.62); test 4: 0.95 / 0.61, 2.2% (zh-Hant 0.95 / 0.70, zh-Hans
+    0.93 / 0.55, en 0.96 / 0.60). Precision and the share of compliant replies flagged are near the issue's
+    targets (0.9, 3%); recall is far from 0.85. These floors, overall and per language, catch a regression."""
+    copilot = Copilot()
+    items = load_replies(EVALS / name)
+    assert len(items) >= 360 and {i.lang for i in items} == {"zh-Hant", "zh-Hans", "en"}
+    quality = evaluate(copilot.checker, items)
+    assert quality.overall.precision >= precision and quality.overall.recall >= recall
+    for lang, counts in quality.by_language.items():
+        assert counts.precision >= 0.83 and counts.recall >= 0.5, (lang, counts)
+    compliant = [i for i in items if not i.labels]
+    assert sum(bool(copilot.check(i.reply, i.lang).violations) for i in compliant) / len(compliant) <= flagged
+
+
 def test_cfpb_company_public_responses_run_through_the_checker(copilot):
     """The only real company replies in ../shared/data: CFPB's public-response statements."""
     path = DATA / "cfpb-complaints" / "complaints_sample.csv"
