@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     embedding_base_url: str | None = Field(None, description="OpenAI-compatible /v1 base URL for embeddings.")
     embedding_api_key: str | None = None
     embedding_model: str = "text-embedding-3-small"
+    embedding_threads: int = Field(
+        0, ge=0, description="Threads the bundled embedder uses (0: every core); fixed for a process once it first embeds."
+    )
 
     chunk_chars: int = Field(360, ge=80, description="Target chunk length in characters.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")

@@ -87,3 +87,41 @@ def test_retrieval_quality_on_labelled_queries(kb_copilot, name):
     misses = [(o.id, o.rank, o.top[:3]) for o in report.outcomes if not o.rank or o.rank > 3]
     assert report.hit_at_3 >= 0.9, misses
     assert report.mrr >= 0.8, misses
+
+
+class _RecordingEmbedder:
+    """Stands in for the embedder: records what it is asked to embed, and can fail part way (an interrupt)."""
+
+    model_name = "recording"
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.batches: list[list[str]] = []
+        self.fail_after = fail_after
+
+    def get_text_embedding_batch(self, texts: list[str]) -> list[list[float]]:
+        if self.fail_after is not None and len(self.batches) >= self.fail_after:
+            raise KeyboardInterrupt
+        self.batches.append(list(texts))
+        return [[float(len(t)), 1.0] for t in texts]
+
+
+def test_indexing_embeds_like_lengths_together_and_resumes_after_an_interrupt(tmp_path):
+    from copilot.knowledge.loader import load_folder
+    from copilot.retrieval.index import KnowledgeIndex
+    from copilot.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(90):  # more passages than one batch
+        body = f"第{n}號：" + "退款流程說明。" * (1 + n % 7) if n % 2 else f"Case {n}: " + "How refunds work. " * (1 + n % 5)
+        (docs / f"note-{n:03d}.txt").write_text(f"Note {n}\n\n{body}", encoding="utf-8")
+    documents = load_folder(docs, source="notes").documents
+    settings = Settings(data_dir=tmp_path / "var")
+    interrupted = _RecordingEmbedder(fail_after=1)
+    with pytest.raises(KeyboardInterrupt):
+        KnowledgeIndex(settings, create=True, embedder=interrupted).update(documents, ["notes"])
+    embedded = [t for batch in interrupted.batches for t in batch]
+    assert embedded and [len(t) for t in embedded] == sorted(len(t) for t in embedded)
+    resumed = _RecordingEmbedder()
+    report = KnowledgeIndex(settings, create=True, embedder=resumed).update(documents, ["notes"])
+    assert report.unchanged == len(embedded) and report.embedded == report.chunks - len(embedded) > 0

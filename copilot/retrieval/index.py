@@ -113,7 +113,8 @@ class KnowledgeIndex:
         for source in sources:
             got = self.collection.get(where={"source": source}, include=[])
             existing.update(got["ids"])
-        new = [c for cid, c in wanted.items() if cid not in existing]
+        # passages of like length embed together: a batch is as slow as its longest passage
+        new = sorted((c for cid, c in wanted.items() if cid not in existing), key=lambda c: len(c.index_text))
         stale = sorted(existing - set(wanted))
         if stale:
             for i in range(0, len(stale), 500):
