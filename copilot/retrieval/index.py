@@ -8,10 +8,10 @@ Chroma server sees the same passages as the process that indexed them.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from llama_index.core import VectorStoreIndex
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -27,6 +27,7 @@ from copilot.text import detect_language
 
 ProgressFn = Callable[[int, int], None]
 _BATCH = 64
+_RECOUNT_SECONDS = 1.0
 _META_KEYS = ("title", "section", "kind", "domain", "language", "article", "source", "path", "position", "tags")
 
 
@@ -91,7 +92,10 @@ class KnowledgeIndex:
         self._lexical_meta: list[dict] = []
         self._doc_by_id: dict[str, str] = {}
         self._masks: dict[tuple, np.ndarray] = {}
-        self._vector_index: VectorStoreIndex | None = None
+        self._allowed: dict[tuple, list[str] | None] = {}
+        self._rows_by_article: dict[str, np.ndarray] = {}
+        self._article_by_id: dict[str, str] = {}
+        self._counted_at = 0.0
         self._lexical_count = -1
         self._generation = 0
 
@@ -156,7 +160,12 @@ class KnowledgeIndex:
 
     def _ensure_lexical(self) -> LexicalIndex:
         with self._lock:
+            # another process may have changed a shared store: look at most once a second (this process's
+            # own updates drop the lexical index at once)
+            if self._lexical is not None and time.monotonic() - self._counted_at < _RECOUNT_SECONDS:
+                return self._lexical
             count = self.collection.count()
+            self._counted_at = time.monotonic()
             if self._lexical is None or count != self._lexical_count:
                 ids: list[str] = []
                 texts: list[str] = []
@@ -172,16 +181,41 @@ class KnowledgeIndex:
                 self._doc_by_id = {cid: str(m.get("document_id") or m.get("doc_id") or cid) for cid, m in zip(ids, metas, strict=True)}
                 self._lexical_count = count
                 self._generation += 1
-                self._masks = {}
+                self._masks, self._allowed = {}, {}
+                articles: dict[str, list[int]] = {}
+                for row, meta in enumerate(metas):
+                    articles.setdefault(str(meta.get("article", "")), []).append(row)
+                self._rows_by_article = {a: np.array(rows) for a, rows in articles.items() if a}
+                self._article_by_id = {cid: str(m.get("article", "")) for cid, m in zip(ids, metas, strict=True)}
             return self._lexical
 
     def _mask(self, filters: SearchFilters) -> np.ndarray:
-        key = tuple(sorted((k, tuple(v)) for k, v in filters.as_dict().items()))
+        """1 for each passage the filters let through, 0 otherwise; built once per filter and index state."""
+        key = _filter_key(filters)
         mask = self._masks.get(key)
         if mask is None or len(mask) != len(self._lexical_meta):
             mask = np.array([1.0 if filters.matches(m) else 0.0 for m in self._lexical_meta], dtype=np.float32)
             self._masks[key] = mask
         return mask
+
+    def _allowed_ids(self, filters: SearchFilters) -> list[str] | None:
+        """The ids the filters let through, for the store to search among (None: all of them). Chroma searches
+        an id list in a few milliseconds where a metadata `where` costs tens at 10,000 passages."""
+        key = _filter_key(filters)
+        if key not in self._allowed:
+            mask = self._mask(filters)
+            ids = self._lexical.ids if self._lexical is not None else []
+            self._allowed[key] = None if mask.all() else [ids[i] for i in np.flatnonzero(mask)]
+        return self._allowed[key]
+
+    def _dense_search(self, query: str, n: int, filters: SearchFilters) -> list[str]:
+        allowed = self._allowed_ids(filters) if filters.as_dict() else None
+        if allowed is not None and not allowed:
+            return []
+        vector = self.embedder.get_query_embedding(query)  # type: ignore[union-attr]
+        got = self.collection.query(query_embeddings=[vector], n_results=min(n, len(allowed) if allowed else n),
+                                    ids=allowed, include=["distances"])
+        return list(got["ids"][0]) if got["ids"] else []
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
@@ -190,20 +224,11 @@ class KnowledgeIndex:
         self, k: int = 5, filters: SearchFilters | None = None, extra_rankings: list[list[str]] | None = None
     ) -> HybridRetriever:
         lexical = self._ensure_lexical()
-        dense_factory = None
-        if self.embedder is not None:
-            if self._vector_index is None:
-                self._vector_index = VectorStoreIndex.from_vector_store(self.vector_store, embed_model=self.embedder)
-            vector_index = self._vector_index
-
-            def dense_factory(top_k: int, llama_filters: object) -> object:
-                return vector_index.as_retriever(similarity_top_k=top_k, filters=llama_filters)
-
         return HybridRetriever(
             lexical=lexical,
             nodes=self._nodes,
             lexical_mask=self._mask,
-            dense_factory=dense_factory,  # type: ignore[arg-type]
+            dense=self._dense_search if self.embedder is not None else None,
             top_k=k,
             candidates=max(self.settings.candidates, k),
             rrf_k=self.settings.rrf_k,
@@ -229,27 +254,29 @@ class KnowledgeIndex:
         source_langs = ["en"] if query_lang == "en" else ["zh-Hant", "zh-Hans"]
         source = filters.model_copy(update={"language": source_langs})
         articles: list[str] = []
-        for hit in self.retriever(self.settings.candidates, source).retrieve(query):
-            article = hit.node.metadata.get("article", "")
+        for cid in self.retriever(self.settings.candidates, source).rank(query)[0]:
+            article = self._article_by_id.get(cid, "")
             if article and article not in articles:
                 articles.append(article)
         if not articles:
             return []
-        target = filters.model_copy(update={"article": None})
-        by_article: dict[str, list[str]] = {}
-        for cid, meta in zip(self._lexical.ids if self._lexical else [], self._lexical_meta, strict=False):
-            if meta.get("article") in articles and target.matches(meta):
-                by_article.setdefault(meta["article"], []).append(cid)
+        target = self._mask(filters.model_copy(update={"article": None}))
+        all_ids = self._lexical.ids if self._lexical else []
         ranked: list[str] = []
         query_vector = np.array(self.embedder.get_query_embedding(normalise(query))) if self.embedder else None
+        by_article = {}
         for article in articles:
-            ids = by_article.get(article, [])
-            if not ids:
-                continue
-            if query_vector is not None and len(ids) > 1:
-                got = self.collection.get(ids=ids, include=["embeddings"])
-                sims = np.array(got["embeddings"]) @ query_vector
-                ids = [got["ids"][i] for i in np.argsort(-sims)]
+            rows = self._rows_by_article.get(article, np.array([], dtype=int))
+            by_article[article] = [all_ids[i] for i in rows[target[rows] > 0]] if len(rows) else []
+        order: dict[str, int] = {}
+        several = [cid for ids in by_article.values() if len(ids) > 1 for cid in ids]
+        if query_vector is not None and several:
+            # one search among the candidates' passages, inside the store, ranks them all
+            got = self.collection.query(query_embeddings=[query_vector.tolist()], n_results=min(len(several), 100),
+                                        ids=several, include=["distances"])
+            order = {cid: i for i, cid in enumerate(got["ids"][0])}
+        for article in articles:
+            ids = sorted(by_article[article], key=lambda cid: order.get(cid, len(order)))
             ranked.extend(ids[:2])
         return ranked
 
@@ -267,7 +294,6 @@ class KnowledgeIndex:
             raise QueryError("k must be at least 1")
         if filters is None or not filters.kind:
             filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
-        self._ensure_lexical()
         hits = self.retriever(k, filters, [self._bridge(query, filters)]).retrieve(query)
         passages = []
         for hit in hits:
@@ -289,3 +315,7 @@ class KnowledgeIndex:
                 )
             )
         return passages
+
+
+def _filter_key(filters: SearchFilters) -> tuple:
+    return tuple(sorted((k, tuple(v)) for k, v in filters.as_dict().items()))

@@ -6,20 +6,12 @@ from collections.abc import Callable
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
-from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from copilot.retrieval.lexical import LexicalIndex, normalise
 from copilot.retrieval.models import SearchFilters
 
-
-def to_llama_filters(filters: SearchFilters) -> MetadataFilters | None:
-    parts = [
-        MetadataFilter(key=key, value=values[0], operator=FilterOperator.EQ)
-        if len(values) == 1
-        else MetadataFilter(key=key, value=values, operator=FilterOperator.IN)
-        for key, values in filters.as_dict().items()
-    ]
-    return MetadataFilters(filters=parts) if parts else None
+# the dense channel: (normalised query, how many, filters) -> passage ids, best first
+DenseSearch = Callable[[str, int, SearchFilters], list[str]]
 
 
 def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
@@ -32,10 +24,11 @@ def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float
 
 
 class HybridRetriever(BaseRetriever):
-    """Fuses a dense llama-index retriever with BM25 over the same passages.
+    """Fuses a dense search with BM25 over the same passages.
 
-    `dense_factory(top_k, filters)` builds the dense retriever per query (filters vary), or is None for
-    lexical-only retrieval. Each channel contributes `candidates` passages; the fused list is cut at `top_k`.
+    `dense(query, n, filters)` ranks passage ids by vector similarity inside the store (None for lexical-only
+    retrieval); `nodes(ids)` fetches the passages of the fused list. Each channel contributes `candidates`
+    passages; the fused list is cut at `top_k`.
     """
 
     def __init__(
@@ -44,7 +37,7 @@ class HybridRetriever(BaseRetriever):
         lexical: LexicalIndex,
         nodes: Callable[[list[str]], dict[str, TextNode]],
         lexical_mask: Callable[[SearchFilters], object],
-        dense_factory: Callable[[int, MetadataFilters | None], BaseRetriever] | None,
+        dense: DenseSearch | None,
         top_k: int = 5,
         candidates: int = 30,
         rrf_k: int = 60,
@@ -57,7 +50,7 @@ class HybridRetriever(BaseRetriever):
         self._lexical = lexical
         self._nodes = nodes
         self._lexical_mask = lexical_mask
-        self._dense_factory = dense_factory
+        self._dense = dense
         self.top_k = top_k
         self.candidates = candidates
         self.rrf_k = rrf_k
@@ -66,23 +59,20 @@ class HybridRetriever(BaseRetriever):
         self._doc_of = doc_of
         self.per_doc = per_doc
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        query = normalise(query_bundle.query_str)
+    def rank(self, query: str) -> tuple[list[str], dict[str, float], list[str], list[str]]:
+        """(the fused ids, best first and cut at `top_k`; their fused scores; the dense ranking; the lexical
+        ranking), without fetching any passage."""
+        query = normalise(query)
         filters = self.filters
-        dense_ids: list[str] = []
-        found: dict[str, TextNode] = {}
-        if self._dense_factory is not None:
-            dense = self._dense_factory(self.candidates, to_llama_filters(filters))
-            for hit in dense.retrieve(QueryBundle(query_str=query)):
-                dense_ids.append(hit.node.node_id)
-                found[hit.node.node_id] = hit.node  # type: ignore[assignment]
+        dense_ids = self._dense(query, self.candidates, filters) if self._dense is not None else []
         mask = self._lexical_mask(filters) if filters.as_dict() else None
         lexical_ids = [key for key, _ in self._lexical.search(query, self.candidates, mask=mask)]
         fused = reciprocal_rank_fusion([r for r in (dense_ids, lexical_ids, *self.extra_rankings) if r], self.rrf_k)
-        ranked = self._diversify(sorted(fused, key=lambda key: -fused[key]))
-        missing = [key for key in ranked if key not in found]
-        if missing:
-            found.update(self._nodes(missing))
+        return self._diversify(sorted(fused, key=lambda key: -fused[key])), fused, dense_ids, lexical_ids
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        ranked, fused, dense_ids, lexical_ids = self.rank(query_bundle.query_str)
+        found = self._nodes(ranked) if ranked else {}
         dense_rank = {key: i for i, key in enumerate(dense_ids, start=1)}
         lexical_rank = {key: i for i, key in enumerate(lexical_ids, start=1)}
         results = []
