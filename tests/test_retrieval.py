@@ -75,6 +75,9 @@ def test_bad_queries_get_clear_errors(kb_copilot):
         kb_copilot.search_knowledge("  \n ")
     with pytest.raises(QueryError, match="limit is 2,000"):
         kb_copilot.search_knowledge("投訴" * 500_000)
+    for only_marks in ("？？！！...", "——～～", "?!", "🙂🙂"):
+        with pytest.raises(QueryError, match="no words"):
+            kb_copilot.search_knowledge(only_marks)
 
 
 @pytest.mark.parametrize("name", ["dev", "heldout"])

@@ -7,6 +7,7 @@ Chroma server sees the same passages as the process that indexed them.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ ProgressFn = Callable[[int, int], None]
 _BATCH = 64
 _RECOUNT_SECONDS = 1.0
 _SEARCH_AMONG_IDS_UP_TO = 5000
+_WORD = re.compile(r"\w")
 _META_KEYS = ("title", "section", "kind", "domain", "language", "article", "source", "path", "position", "tags")
 
 
@@ -302,6 +304,9 @@ class KnowledgeIndex:
         query = (query or "").strip()
         if not query:
             raise QueryError("the query is empty: type the words or the complaint you want guidance for")
+        if not _WORD.search(query):
+            raise QueryError("the query has no words, only punctuation or symbols: type the words or the complaint you "
+                             "want guidance for")
         limit = self.settings.max_query_chars
         if len(query) > limit:
             raise QueryError(
