@@ -56,6 +56,19 @@ def test_each_clause_gets_its_role(copilot, text, lang, clause, role):
         ("Your OTA update to iOS 18 should fix the Wi-Fi 6 drop.", "en"),
         ("Hello,\n\nThank you for your email. Could you reply with a few words about what has happened?\n\nKind regards,\nCustomer Care Team", "en"),
         ("您好：\n\n謝謝您的來信，麻煩回覆這封郵件說明一下發生了什麼。\n\n客服團隊", "zh-Hant"),
+        # disclaimers, ownership, policies cited to grant, wh-questions, device labels, car parks, queues of people
+        ("具体送达时间我没法打包票，一有最新位置就马上发短信告诉您。", "zh-Hans"),
+        ("我哋唔能夠保證一次就修好，但個案會一直保持開啟，直到你嘅網速回復正常為止。", "zh-Hant"),
+        ("您好,大件垃圾预约上门没有按时来,是我们调度漏派了,非常抱歉。已重新安排在本周六上午上门。", "zh-Hans"),
+        ("The delay was caused by a mistake on our side: your report was filed against the wrong application.", "en"),
+        ("您好,按照我院规定,孕妇产检可享受 2 小时免费停车,我已将您的车牌加入名单。", "zh-Hans"),
+        ("Under our refund policy, annual plans cancelled within 30 days get a full refund, so I've refunded you today.", "en"),
+        ("請問你係用邊個版本嘅 App？喺「設定 > 關於」可以睇到。", "zh-Hant"),
+        ("请问您买的是哪个车站出发的票、班次号是多少？我先查一下这个班次。", "zh-Hans"),
+        ("想問一下，數據機上面個「PON」燈有冇閃紅？", "zh-Hant"),
+        ("抱歉!您说的是 P3 停车场的缴费二维码吧?我们已经安排人员更换了。", "zh-Hans"),
+        ("Sorry the bar queue in Hall 2 was so long during the interval; you can pre-order drinks in the app.", "en"),
+        ("您好，列車延誤超過30分鐘的車票，系統會在3個工作天內退回原信用卡。", "zh-Hant"),
     ],
 )
 def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
@@ -79,15 +92,7 @@ def test_realistic_helpdesk_text_is_not_flagged(copilot, text, lang):
         ("The repairer hasn't ordered the parts yet, which is what's holding things up.", "en", "blame_partner"),
         ("Installation bookings are handled by our logistics department, so you'll need to call them directly.", "en",
          "blame_department"),
-    ],
-)
-def test_partners_and_teams_named_by_role_are_caught(copilot, text, lang, category):
-    assert category in {v.category for v in copilot.check(text, lang).violations}
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "category"),
-    [
+        # outcomes promised as certain, counterfactuals, leading questions, Cantonese minimising
         ("你放心，件行李我哋一定會幫你搵返。", "zh-Hant", "overpromise"),
         ("别担心，等定损员看完照片，理赔肯定能通过。", "zh-Hans", "overpromise"),
         ("Rest assured, your bag will be found and delivered to you today.", "en", "overpromise"),
@@ -99,30 +104,8 @@ def test_partners_and_teams_named_by_role_are_caught(copilot, text, lang, catego
         ("新车交付延期，整个行业都一样，请您理解。", "zh-Hans", "arguing_minimising"),
     ],
 )
-def test_outcomes_promised_counterfactuals_and_cantonese_minimising_are_caught(copilot, text, lang, category):
+def test_partners_and_teams_named_by_role_and_other_violations_are_caught(copilot, text, lang, category):
     assert category in {v.category for v in copilot.check(text, lang).violations}
-
-
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("具体送达时间我没法打包票，一有最新位置就马上发短信告诉您。", "zh-Hans"),
-        ("我哋唔能夠保證一次就修好，但個案會一直保持開啟，直到你嘅網速回復正常為止。", "zh-Hant"),
-        ("您好,大件垃圾预约上门没有按时来,是我们调度漏派了,非常抱歉。已重新安排在本周六上午上门。", "zh-Hans"),
-        ("The delay was caused by a mistake on our side: your report was filed against the wrong application.", "en"),
-        ("您好,按照我院规定,孕妇产检可享受 2 小时免费停车,我已将您的车牌加入名单。", "zh-Hans"),
-        ("Under our refund policy, annual plans cancelled within 30 days get a full refund, so I've refunded you today.", "en"),
-        ("請問你係用邊個版本嘅 App？喺「設定 > 關於」可以睇到。", "zh-Hant"),
-        ("请问您买的是哪个车站出发的票、班次号是多少？我先查一下这个班次。", "zh-Hans"),
-        ("想問一下，數據機上面個「PON」燈有冇閃紅？", "zh-Hant"),
-        ("抱歉!您说的是 P3 停车场的缴费二维码吧?我们已经安排人员更换了。", "zh-Hans"),
-        ("Sorry the bar queue in Hall 2 was so long during the interval; you can pre-order drinks in the app.", "en"),
-        ("您好，列車延誤超過30分鐘的車票，系統會在3個工作天內退回原信用卡。", "zh-Hant"),
-    ],
-)
-def test_disclaimers_ownership_grants_questions_and_device_labels_are_not_flagged(copilot, text, lang):
-    result = copilot.check(text, lang)
-    assert result.violations == [], [(v.rule_id, v.text) for v in result.violations]
 
 
 def test_a_product_name_is_not_jargon_but_an_internal_term_beside_it_is(copilot):

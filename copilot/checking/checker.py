@@ -137,11 +137,8 @@ class Checker:
         not: what the `learned_only` bands of the calibration are measured on."""
         result = self.check(text, language)
         found = [v for v in result.violations + result.second_look if v.rule_id.startswith("learned.")]
-        if not found:
-            return []
-        norm = _normalised(text, result.language)
-        scored = self._scored(norm, result.language, self._clauses(norm, result.language, []))
-        return [(v.category, next(p[v.category] for c, p in scored if c.start <= v.start < c.end), v.start, v.end) for v in found]
+        calls = self.classifier_calls(text, result.language) if found else []
+        return [(v.category, next(p for c, p, s, e in calls if c == v.category and s <= v.start < e), v.start, v.end) for v in found]
 
     def classifier_calls(self, text: str, language: str) -> list[tuple[str, float, int, int]]:
         """(category, probability, start, end) of every clause the classifier scores as a violation, before
@@ -320,6 +317,7 @@ def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: d
 
 
 _LATIN = re.compile(r"[A-Za-z]")
+
 
 def _normalised(text: str, lang: str) -> str:
     """The text rules match against: Simplified script for Chinese (offsets kept), ASCII apostrophes."""

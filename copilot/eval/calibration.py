@@ -50,7 +50,7 @@ def held_out_checkers(checker: Checker, examples: Path, compliant: list[Example]
     """For each reply set, the checker over a classifier trained on every example file not drawn from it."""
     def for_set(reply_set: Path) -> Checker:
         keep = example_files_without(examples, reply_set)
-        if len(keep) == len(list(examples.glob("*.jsonl"))):
+        if len(keep) == len(list(examples.glob("*.jsonl"))):  # nothing drawn from it: the classifier never saw it
             return checker
         return checker.with_classifier(ClauseClassifier.from_files(keep, cache, compliant))
     return for_set

@@ -97,7 +97,6 @@ class KnowledgeIndex:
         self._masks: dict[tuple, np.ndarray] = {}
         self._allowed: dict[tuple, list[str] | None] = {}
         self._rows_by_article: dict[str, np.ndarray] = {}
-        self._article_by_id: dict[str, str] = {}
         self._row_by_id: dict[str, int] = {}
         self._counted_at = 0.0
         self._lexical_count = -1
@@ -190,7 +189,6 @@ class KnowledgeIndex:
                 for row, meta in enumerate(metas):
                     articles.setdefault(str(meta.get("article", "")), []).append(row)
                 self._rows_by_article = {a: np.array(rows) for a, rows in articles.items() if a}
-                self._article_by_id = {cid: str(m.get("article", "")) for cid, m in zip(ids, metas, strict=True)}
                 self._row_by_id = {cid: row for row, cid in enumerate(ids)}
             return self._lexical
 
@@ -218,7 +216,7 @@ class KnowledgeIndex:
         an oversampled HNSW search (about 2 ms at 100,000 passages); one that keeps few, or an oversample
         that came back short, searches among the kept ids inside the store (cost grows with their number)."""
         vector = self.embedder.get_query_embedding(query)  # type: ignore[union-attr]
-        allowed = self._allowed_ids(filters) if filters.as_dict() else None
+        allowed = self._allowed_ids(filters)
         if allowed is None:
             return self._nearest(vector, n)
         if not allowed:
@@ -230,11 +228,13 @@ class KnowledgeIndex:
             kept = [cid for cid in self._nearest(vector, wanted) if (row := self._row_by_id.get(cid)) is not None and mask[row]]
             if len(kept) >= n or wanted == total:
                 return kept[:n]
-        got = self.collection.query(query_embeddings=[vector], n_results=min(n, len(allowed)), ids=allowed, include=["distances"])
-        return list(got["ids"][0]) if got["ids"] else []
+        return self._nearest(vector, n, among=allowed)
 
-    def _nearest(self, vector: list[float], n: int) -> list[str]:
-        got = self.collection.query(query_embeddings=[vector], n_results=max(1, n), include=["distances"])
+    def _nearest(self, vector: list[float], n: int, among: list[str] | None = None) -> list[str]:
+        """The ids of the `n` passages nearest to `vector`, best first, searched inside the store (among the
+        given ids only, with `among`)."""
+        n = max(1, min(n, len(among))) if among else max(1, n)
+        got = self.collection.query(query_embeddings=[vector], n_results=n, ids=among, include=["distances"])
         return list(got["ids"][0]) if got["ids"] else []
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
@@ -275,7 +275,7 @@ class KnowledgeIndex:
         source = filters.model_copy(update={"language": source_langs})
         articles: list[str] = []
         for cid in self.retriever(self.settings.candidates, source).rank(query)[0]:
-            article = self._article_by_id.get(cid, "")
+            article = str(self._lexical_meta[self._row_by_id[cid]].get("article", "")) if cid in self._row_by_id else ""
             if article and article not in articles:
                 articles.append(article)
         if not articles:
@@ -283,7 +283,7 @@ class KnowledgeIndex:
         target = self._mask(filters.model_copy(update={"article": None}))
         all_ids = self._lexical.ids if self._lexical else []
         ranked: list[str] = []
-        query_vector = np.array(self.embedder.get_query_embedding(normalise(query))) if self.embedder else None
+        query_vector = self.embedder.get_query_embedding(normalise(query)) if self.embedder else None
         by_article = {}
         for article in articles:
             rows = self._rows_by_article.get(article, np.array([], dtype=int))
@@ -292,9 +292,7 @@ class KnowledgeIndex:
         several = [cid for ids in by_article.values() if len(ids) > 1 for cid in ids]
         if query_vector is not None and 0 < len(several) <= _SEARCH_AMONG_IDS_UP_TO:
             # one search among the candidates' passages, inside the store, ranks them all
-            got = self.collection.query(query_embeddings=[query_vector.tolist()], n_results=min(len(several), 100),
-                                        ids=several, include=["distances"])
-            order = {cid: i for i, cid in enumerate(got["ids"][0])}
+            order = {cid: i for i, cid in enumerate(self._nearest(query_vector, 100, among=several))}
         for article in articles:
             ids = sorted(by_article[article], key=lambda cid: order.get(cid, len(order)))
             ranked.extend(ids[:2])
