@@ -75,24 +75,37 @@ def kb_search(
     lang: list[str] = typer.Option(None, "--lang", help="zh-Hant | zh-Hans | en."),
     store: Path | None = typer.Option(None, "--store", help="Embedded index folder (default: var/index)."),
     json_out: bool = typer.Option(False, "--json", help="Print the passages as JSON."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Show what the question was expanded with and which channel found each passage."
+    ),
 ) -> None:
-    """Search the knowledge base (dense + BM25, fused)."""
+    """Search the knowledge base (dense, BM25, the lexicon's expansion and sentence vectors, fused)."""
     from copilot.retrieval import IndexMissing, QueryError, SearchFilters, StoreUnavailable
 
     service = _service(store)
     filters = SearchFilters(kind=kind or None, domain=domain or None, language=lang or None)
     try:
-        passages = service.search_knowledge(text, k=k, filters=filters)
+        answer = service.explain_search(text, k=k, filters=filters)
     except (QueryError, IndexMissing, StoreUnavailable) as exc:
         _fail(str(exc))
+    for notice in answer.notices:
+        typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
     if json_out:
-        typer.echo(json.dumps([p.model_dump() for p in passages], ensure_ascii=False, indent=2))
+        data = answer.model_dump() if explain else [p.model_dump() for p in answer.passages]
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    if not passages:
+    if explain:
+        concepts = ", ".join(answer.concepts) or "none"
+        typer.echo(f"lexicon concepts: {concepts}")
+        typer.echo(f"also searched for: {' '.join(answer.expanded_with) or 'nothing'}\n")
+    if not answer.passages:
         typer.echo("no passage matches; try other words or fewer filters")
-    for i, p in enumerate(passages, start=1):
+    for i, p in enumerate(answer.passages, start=1):
         heading = f"{p.title} / {p.section}" if p.section and p.section != p.title else p.title
         typer.secho(f"{i}. [{p.doc_id}] {heading}  ({p.kind}, {p.language}, score {p.score:.4f})", bold=True)
+        if explain:
+            found = ", ".join(f"{name} #{rank}" for name, rank in sorted(p.channels.items(), key=lambda x: x[1]))
+            typer.echo(f"   found by: {found or 'none'}")
         snippet = p.text if len(p.text) <= 240 else p.text[:240] + "…"
         typer.echo(f"   {snippet}\n")
 
@@ -388,6 +401,38 @@ def eval_calibrate_checker(
     if write:
         write_calibration(service.settings.knowledge_dir / "rules" / "calibration.yaml", measured, files, bands_from or None)
     typer.echo(json.dumps(measured, ensure_ascii=False, indent=2))
+
+
+@evals.command("tune-fusion")
+def eval_tune_fusion(
+    sets: list[str] = typer.Argument(
+        ..., help="Development query sets (evals/retrieval format), each QUERIES or QUERIES=DOCS_FOLDER: with a folder, "
+        "the set is asked of those documents indexed on their own, else of the current index. Never a test set."
+    ),
+    write: bool = typer.Option(False, "--write", help="Write the weights into knowledge/retrieval/fusion.yaml."),
+) -> None:
+    """Learn how much each retrieval channel counts: the grid of weights with the best mean MRR over the sets."""
+    import tempfile
+
+    from copilot.eval.fusion import question_channels, tune_fusion, write_fusion
+    from copilot.retrieval.quality import load_queries
+    from copilot.service import Copilot
+
+    settings = get_settings()
+    prepared = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for n, spec in enumerate(sets):
+            queries_path, _, docs = spec.partition("=")
+            if not Path(queries_path).is_file() or (docs and not Path(docs).exists()):
+                _fail(f"no such file or folder in {spec!r}")
+            service = Copilot(settings.model_copy(update={"data_dir": Path(scratch) / str(n)}) if docs else settings)
+            if docs:
+                service.index_knowledge([Path(docs)])
+            prepared[Path(queries_path).name] = (service.index, question_channels(service.index, load_queries(Path(queries_path))))
+        tuned = tune_fusion(prepared)
+    if write:
+        write_fusion(settings.knowledge_dir / "retrieval" / "fusion.yaml", tuned, list(prepared))
+    typer.echo(tuned.model_dump_json(indent=2))
 
 
 @evals.command("clauses-from-replies")

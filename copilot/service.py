@@ -42,10 +42,12 @@ from copilot.retrieval import (
     IndexReport,
     KnowledgeIndex,
     Passage,
+    SearchAnswer,
     SearchFilters,
     StoreUnavailable,
 )
 from copilot.retrieval.embeddings import embedder_slug
+from copilot.retrieval.expansion import load_fusion_weights, load_lexicon
 from copilot.retrieval.index import ProgressFn
 from copilot.retrieval.lexical import normalise
 from copilot.settings import Settings, get_settings
@@ -661,8 +663,17 @@ class Copilot:
     def index(self) -> KnowledgeIndex:
         """The knowledge index, opened on first use (raises IndexMissing if it was never built)."""
         if self._index is None:
-            self._index = KnowledgeIndex(self.settings)
+            self._index = self._open_index()
         return self._index
+
+    def _open_index(self, create: bool = False) -> KnowledgeIndex:
+        folder = self.settings.knowledge_dir / "retrieval"
+        return KnowledgeIndex(
+            self.settings,
+            create=create,
+            expander=load_lexicon(folder / "lexicon.yaml"),
+            weights=load_fusion_weights(folder / "fusion.yaml"),
+        )
 
     def index_knowledge(self, paths: Sequence[Path | str] = (), progress: ProgressFn | None = None) -> IndexReport:
         """Index the shipped knowledge base (no paths) or the given folders/files.
@@ -685,7 +696,7 @@ class Copilot:
                 f"no readable documents in {where} (supported: .md, .txt, .html)"
                 + (f"; {len(skipped)} file(s) skipped, first: {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else "")
             )
-        index = KnowledgeIndex(self.settings, create=True)
+        index = self._open_index(create=True)
         result = index.update(documents, [s for _, s in sources], progress=progress)
         self._index = index
         self._embed_examples(index)
@@ -721,3 +732,7 @@ class Copilot:
     def search_knowledge(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
         """Hybrid search over the knowledge base."""
         return self.index.search(query, k=k, filters=filters)
+
+    def explain_search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> SearchAnswer:
+        """Hybrid search with its explanation: which channel found what, the expansion terms, notices."""
+        return self.index.explain(query, k=k, filters=filters)

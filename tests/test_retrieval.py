@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.retrieval import QueryError, SearchFilters
+from copilot.retrieval import LexiconError, QueryError, SearchFilters
+from copilot.retrieval.expansion import load_lexicon
 from copilot.retrieval.lexical import tokenize
 from copilot.retrieval.quality import evaluate, load_queries
+from copilot.service import Copilot
 from copilot.settings import PROJECT_ROOT
+from tests.conftest import SEEDS
 
 EVALS = PROJECT_ROOT / "evals" / "retrieval"
 
@@ -92,6 +95,75 @@ def test_retrieval_quality_on_labelled_queries(kb_copilot, name):
     assert report.mrr >= 0.8, misses
 
 
+# measured once on the fresh test set (written by an independent annotator who never saw the code, the lexicon or
+# the development sets); the floors sit a little under what it measured and well under the issue's targets
+FRESH_FLOORS = {"shipped": {"mrr": 0.75, "hit@3": 0.82}, "seeds": {"mrr": 0.48, "hit@3": 0.52}}
+
+
+@pytest.fixture(scope="module")
+def seeds_copilot(kb_settings, tmp_path_factory):
+    """The five raw seed articles indexed as a new user would index their own documents."""
+    if not SEEDS.exists():
+        pytest.skip(f"{SEEDS} is absent: the seed articles ship in ../shared/seeds")
+    service = Copilot(kb_settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("seeds-index")}))
+    service.index_knowledge([SEEDS])
+    return service
+
+
+@pytest.mark.parametrize("corpus", ["shipped", "seeds"])
+def test_retrieval_quality_on_the_fresh_test_set(request, corpus):
+    """Shipped knowledge: the first passage of a relevant article. Seed articles: the first passage holding the
+    answer snippet (passage level, with only five documents)."""
+    queries = [q for q in load_queries(EVALS / "test_fresh.jsonl") if q.corpus == corpus]
+    assert len(queries) >= 70
+    service = request.getfixturevalue("kb_copilot" if corpus == "shipped" else "seeds_copilot")
+    report = evaluate(service.search_knowledge, queries, k=10)
+    assert report.mrr >= FRESH_FLOORS[corpus]["mrr"]
+    assert report.hit_at_3 >= FRESH_FLOORS[corpus]["hit@3"]
+
+
+@pytest.mark.parametrize(
+    ("question", "formal"),
+    [
+        ("客人一直飆罵 我到底要回什麼", "发泄"),  # Taiwan colloquial -> the articles' word for venting
+        ("顾客说要投诉到12315咋整", "监管"),  # mainland: the consumer hotline is a regulator threat
+        ("老細話要賠錢 我可以俾幾多", "补偿"),  # Cantonese: the boss says pay up
+        ("cust wants money back asap", "退款"),  # English shorthand -> the Chinese formal term
+        ("customer is furious and yelling", "愤怒"),
+    ],
+)
+def test_the_lexicon_adds_the_words_the_articles_use(question, formal):
+    expander = load_lexicon(PROJECT_ROOT / "knowledge" / "retrieval" / "lexicon.yaml")
+    assert formal in expander.expand(question).terms
+
+
+def test_an_unreadable_lexicon_is_named(tmp_path):
+    bad = tmp_path / "lexicon.yaml"
+    bad.write_text("groups:\n  - concept: x\n    formal: [not, a, mapping]\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"lexicon\.yaml: not a valid lexicon"):
+        load_lexicon(bad)
+
+
+def test_explain_says_which_channel_found_each_passage(kb_copilot):
+    answer = kb_copilot.explain_search("客人一直飆罵 我到底要回什麼", k=3)
+    assert answer.passages and "发泄" in answer.expanded_with
+    assert all(p.channels and set(p.channels) <= {"dense", "lexical", "expansion", "bridge", "sentences"} for p in answer.passages)
+    assert answer.passages[0].article == "letting-customers-vent"
+    assert not answer.notices
+
+
+def test_a_question_in_another_language_gets_a_notice_not_a_crash(kb_copilot, api):
+    import httpx
+
+    answer = kb_copilot.explain_search("환불은 언제 되나요? 너무 화가 나요", k=3)
+    assert answer.notices and "not in Chinese or English" in answer.notices[0]
+    r = httpx.get(f"{api}/v1/kb/search", params={"q": "환불은 언제 되나요? 너무 화가 나요", "k": 2})
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    assert "not in Chinese or English" in r.headers["x-copilot-notice"]
+    explained = httpx.get(f"{api}/v1/kb/explain", params={"q": "cust wants money back asap", "k": 2}).json()
+    assert "退款" in explained["expanded_with"] and explained["passages"][0]["channels"]
+
+
 class _RecordingEmbedder:
     """Stands in for the embedder: records what it is asked to embed, and can fail part way (an interrupt)."""
 
@@ -120,11 +192,13 @@ def test_indexing_embeds_like_lengths_together_and_resumes_after_an_interrupt(tm
         (docs / f"note-{n:03d}.txt").write_text(f"Note {n}\n\n{body}", encoding="utf-8")
     documents = load_folder(docs, source="notes").documents
     settings = Settings(data_dir=tmp_path / "var")
-    interrupted = _RecordingEmbedder(fail_after=1)
+    # each batch embeds its passages, then their sentences: stop after the first batch is stored
+    interrupted = _RecordingEmbedder(fail_after=2)
     with pytest.raises(KeyboardInterrupt):
         KnowledgeIndex(settings, create=True, embedder=interrupted).update(documents, ["notes"])
-    embedded = [t for batch in interrupted.batches for t in batch]
-    assert embedded and [len(t) for t in embedded] == sorted(len(t) for t in embedded)
+    first = interrupted.batches[0]
+    assert first and [len(t) for t in first] == sorted(len(t) for t in first)
+    assert len(interrupted.batches[1]) > len(first)  # the sentences of those passages
     resumed = _RecordingEmbedder()
     report = KnowledgeIndex(settings, create=True, embedder=resumed).update(documents, ["notes"])
-    assert report.unchanged == len(embedded) and report.embedded == report.chunks - len(embedded) > 0
+    assert report.unchanged == len(first) and report.embedded == report.chunks - len(first) > 0

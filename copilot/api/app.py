@@ -22,7 +22,7 @@ from copilot.conversation import Brief, Conversation, ConversationStart, Message
 from copilot.conversation.store import ConversationExists
 from copilot.drafting import SuggestContext, Suggestion
 from copilot.drafting.rewrite import RewriteRequest, RewriteResult, RewriteUnavailable
-from copilot.retrieval import IndexMissing, Passage, QueryError, SearchFilters, StoreUnavailable
+from copilot.retrieval import IndexMissing, Passage, QueryError, SearchAnswer, SearchFilters, StoreUnavailable
 from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
 
 
@@ -309,20 +309,45 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         except CheckError as exc:
             return _error(422, "invalid_text", str(exc), request)
 
+    def _search(request: Request, response: Response, q: str, k: int, filters: SearchFilters):
+        try:
+            answer = copilot.explain_search(q, k=k, filters=filters)
+        except QueryError as exc:
+            return _error(422, "invalid_query", str(exc), request)
+        except (IndexMissing, StoreUnavailable) as exc:
+            return _error(503, "index_unavailable", str(exc), request)
+        if answer.notices:
+            # the list answer has no room for them; a header keeps its shape for existing clients
+            response.headers["X-Copilot-Notice"] = " | ".join(answer.notices).encode("ascii", "ignore").decode()
+        return answer
+
     @app.get("/v1/kb/search", response_model=list[Passage], tags=["v1"])
     def kb_search(
         request: Request,
+        response: Response,
         q: str = Query(..., description="What to look for: a question or the complaint itself."),
         k: int = Query(5, ge=1, le=50),
         kind: list[str] | None = Query(None),
         domain: list[str] | None = Query(None),
         language: list[str] | None = Query(None),
     ):
-        try:
-            return copilot.search_knowledge(q, k=k, filters=SearchFilters(kind=kind, domain=domain, language=language))
-        except QueryError as exc:
-            return _error(422, "invalid_query", str(exc), request)
-        except (IndexMissing, StoreUnavailable) as exc:
-            return _error(503, "index_unavailable", str(exc), request)
+        """The passages, best first. A notice (e.g. a question in a language the knowledge is not in) comes in
+        the `X-Copilot-Notice` header; `/v1/kb/explain` returns it in the body with the rest of the explanation."""
+        answer = _search(request, response, q, k, SearchFilters(kind=kind, domain=domain, language=language))
+        return answer.passages if isinstance(answer, SearchAnswer) else answer
+
+    @app.get("/v1/kb/explain", response_model=SearchAnswer, tags=["v1"])
+    def kb_explain(
+        request: Request,
+        response: Response,
+        q: str = Query(..., description="What to look for: a question or the complaint itself."),
+        k: int = Query(5, ge=1, le=50),
+        kind: list[str] | None = Query(None),
+        domain: list[str] | None = Query(None),
+        language: list[str] | None = Query(None),
+    ):
+        """The same search, explained: what the question was expanded with (lexicon concepts and terms), which
+        channel found each passage at which rank, and notices."""
+        return _search(request, response, q, k, SearchFilters(kind=kind, domain=domain, language=language))
 
     return app

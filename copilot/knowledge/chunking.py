@@ -104,15 +104,28 @@ def _join(sentences: list[str]) -> str:
     return out.strip()
 
 
+def written_questions(doc: KnowledgeDocument) -> dict[str, list[str]]:
+    """The questions each section answers, from the front matter (`questions: {section heading: [...]}`; the
+    title names the text before the first heading)."""
+    raw = doc.meta.get("questions") or {}
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k).strip(): [str(q).strip() for q in (v or []) if str(q).strip()] for k, v in raw.items()}
+
+
 def chunk_document(doc: KnowledgeDocument, limit: int = 360) -> list[Chunk]:
-    """Split a document into retrievable chunks with stable, content-hashed ids."""
+    """Split a document into retrievable chunks with stable, content-hashed ids. Each chunk carries the questions
+    written for its section, if any; a document without them is searched by its heading path and text (adding
+    a section's opening sentence to its later passages was tried and made passage-level search worse)."""
     chunks: list[Chunk] = []
     article = doc.article or doc.id
+    questions = written_questions(doc)
     for section, body in split_sections(doc.text, doc.title):
+        asks = questions.get(section, [])
         for piece in pack_sentences(body, limit):
             chunks.append(
                 Chunk(
-                    id=Chunk.make_id(doc.id, section, piece),
+                    id=Chunk.make_id(doc.id, section, piece, asks),
                     doc_id=doc.id,
                     title=doc.title,
                     section=section,
@@ -125,6 +138,7 @@ def chunk_document(doc: KnowledgeDocument, limit: int = 360) -> list[Chunk]:
                     source=doc.source,
                     path=doc.path,
                     position=len(chunks),
+                    asks=asks,
                 )
             )
     return chunks

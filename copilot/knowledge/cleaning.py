@@ -20,7 +20,7 @@ _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _PINYIN_SYLLABLE = re.compile(
     rf"^(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?[aeiouvü{_TONED}]{{1,3}}(?:ng|n|r)?$"
 )
-_PINYIN_AFTER_HAN = re.compile(rf"(?<=[{_CJK}?])[(（]([a-z{_TONED}]{{1,7}})[)）]")
+_PINYIN_AFTER_HAN = re.compile(rf"(?<=[{_CJK}?])[(（]([a-z{_TONED}]{{1,7}}) ?[)）]")
 # Signatures of text decoded with the wrong codec: enclosed numerals or private-use characters, a Latin
 # capital wedged between Han characters, or '?' standing for an undecodable character.
 _MOJIBAKE = re.compile(rf"[\u2460-\u24ff\ue000-\uf8ff]|[{_CJK}][A-Z](?=[{_CJK}])")

@@ -47,17 +47,27 @@ class Chunk(BaseModel):
     source: str = ""
     path: str = ""
     position: int = 0
+    asks: list[str] = Field(
+        default_factory=list,
+        description="What people will ask that this passage answers: written questions, or context derived from "
+        "the section (its opening sentence), indexed with the passage in both channels.",
+    )
+
+    @property
+    def heading_path(self) -> str:
+        return f"{self.title} / {self.section}" if self.section and self.section != self.title else self.title
 
     @property
     def index_text(self) -> str:
-        """What gets embedded and tokenised: the passage with its title and section as context."""
-        heading = f"{self.title} / {self.section}" if self.section and self.section != self.title else self.title
-        return f"{heading}\n{self.text}"
+        """What gets embedded: the passage with its heading path and what it answers as context."""
+        return "\n".join([self.heading_path, *self.asks, self.text])
 
     @staticmethod
-    def make_id(doc_id: str, section: str, text: str) -> str:
-        """Content hash: the same passage in the same document keeps its id, so it is not re-embedded."""
-        digest = hashlib.sha256(f"{doc_id}\x1f{section}\x1f{text}".encode()).hexdigest()
+    def make_id(doc_id: str, section: str, text: str, asks: list[str] | None = None) -> str:
+        """Content hash: the same passage in the same document keeps its id, so it is not re-embedded (what it
+        answers is part of what gets embedded, so a change there makes a new id)."""
+        extra = "\x1e".join(asks) if asks else ""
+        digest = hashlib.sha256(f"{doc_id}\x1f{section}\x1f{text}{chr(0x1f) + extra if extra else ''}".encode()).hexdigest()
         return digest[:32]
 
 

@@ -1,7 +1,18 @@
 """Retrieval: llama-index over Chroma (dense) fused with BM25 over character bigrams (lexical)."""
 
+from copilot.retrieval.expansion import LexiconError
 from copilot.retrieval.index import KnowledgeIndex, QueryError
-from copilot.retrieval.models import IndexReport, Passage, SearchFilters
+from copilot.retrieval.models import IndexReport, Passage, SearchAnswer, SearchFilters
 from copilot.retrieval.store import IndexMissing, StoreUnavailable
 
-__all__ = ["IndexMissing", "IndexReport", "KnowledgeIndex", "Passage", "QueryError", "SearchFilters", "StoreUnavailable"]
+__all__ = [
+    "IndexMissing",
+    "IndexReport",
+    "KnowledgeIndex",
+    "LexiconError",
+    "Passage",
+    "QueryError",
+    "SearchAnswer",
+    "SearchFilters",
+    "StoreUnavailable",
+]

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -19,19 +20,21 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from copilot.knowledge.chunking import chunk_document
 from copilot.knowledge.documents import Chunk, KnowledgeDocument
 from copilot.retrieval.embeddings import EmbedderUnavailable, build_embedder, embedder_slug
+from copilot.retrieval.expansion import FusionWeights, QueryExpander
 from copilot.retrieval.lexical import LexicalIndex, normalise
-from copilot.retrieval.models import IndexReport, Passage, SearchFilters
+from copilot.retrieval.models import IndexReport, Passage, SearchAnswer, SearchFilters
 from copilot.retrieval.retriever import HybridRetriever
 from copilot.retrieval.store import IndexMissing, chroma_client, collection_name
 from copilot.settings import Settings
-from copilot.text import detect_language
+from copilot.text import detect_language, split_sentences
 
 ProgressFn = Callable[[int, int], None]
 _BATCH = 64
 _RECOUNT_SECONDS = 1.0
 _SEARCH_AMONG_IDS_UP_TO = 5000
 _WORD = re.compile(r"\w")
-_META_KEYS = ("title", "section", "kind", "domain", "language", "article", "source", "path", "position", "tags")
+_SENTENCES_PER_PASSAGE = 12
+_SHORTEST_SENTENCE = 6
 
 
 class QueryError(ValueError):
@@ -53,21 +56,43 @@ def _node_from_chunk(chunk: Chunk) -> TextNode:
             "path": chunk.path,
             "position": chunk.position,
             "tags": ",".join(chunk.tags),
+            "asks": "\n".join(chunk.asks),
         },
     )
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=chunk.doc_id)
     return node
 
 
+def passage_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a passage that get a vector of their own: a question usually matches one sentence of
+    the passage that answers it better than the passage as a whole."""
+    sentences = [s.strip() for s in split_sentences(chunk.text) if len(s.strip()) >= _SHORTEST_SENTENCE]
+    return sentences[:_SENTENCES_PER_PASSAGE] if len(sentences) > 1 else []
+
+
+def _sentence_id(chunk_id: str, n: int) -> str:
+    return f"{chunk_id}~{n}"
+
+
 def _lexical_text(metadata: dict, text: str) -> str:
-    return f"{metadata.get('title', '')} {metadata.get('section', '')}\n{text}"
+    return f"{metadata.get('title', '')} {metadata.get('section', '')}\n{metadata.get('asks', '')}\n{text}"
 
 
 class KnowledgeIndex:
-    """Open (or create) the index described by `settings`."""
+    """Open (or create) the index described by `settings`; `expander` and `weights` shape the query side."""
 
-    def __init__(self, settings: Settings, *, create: bool = False, embedder: object = "auto") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        create: bool = False,
+        embedder: object = "auto",
+        expander: QueryExpander | None = None,
+        weights: FusionWeights | None = None,
+    ) -> None:
         self.settings = settings
+        self.expander = expander
+        self.weights = weights or FusionWeights()
         self.notices: list[str] = []
         if embedder == "auto":
             try:
@@ -89,6 +114,7 @@ class KnowledgeIndex:
                 raise IndexMissing(
                     f"the store has no collection '{self.name}' yet: build it with `copilot kb index`"
                 ) from exc
+        self.sentence_collection = self._sentences_collection(create)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self._lock = threading.Lock()
         self._lexical: LexicalIndex | None = None
@@ -101,6 +127,19 @@ class KnowledgeIndex:
         self._counted_at = 0.0
         self._lexical_count = -1
         self._generation = 0
+
+    def _sentences_collection(self, create: bool) -> Any:
+        """The sibling collection of sentence vectors (one record per sentence, `passage` naming its passage);
+        None for a lexical-only index, or an index built before sentence vectors existed."""
+        if self.embedder is None or not self.settings.sentence_vectors:
+            return None
+        name = f"{self.name[:50]}-sentences"
+        if create:
+            return self.client.get_or_create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception:
+            return None
 
     @property
     def generation(self) -> int:
@@ -116,16 +155,23 @@ class KnowledgeIndex:
         docs = list(documents)
         chunks = [c for d in docs for c in chunk_document(d, self.settings.chunk_chars)]
         wanted = {c.id: c for c in chunks}
-        existing: set[str] = set()
+        stored: set[str] = set()
+        complete: set[str] = set()
         for source in sources:
-            got = self.collection.get(where={"source": source}, include=[])
-            existing.update(got["ids"])
+            got = self.collection.get(where={"source": source}, include=["metadatas"])
+            stored.update(got["ids"])
+            # a passage stored without its sentence vectors (an index from before them) is embedded again
+            complete.update(
+                cid for cid, m in zip(got["ids"], got["metadatas"], strict=True)
+                if self.sentence_collection is None or "sentences" in (m or {})
+            )
         # passages of like length embed together: a batch is as slow as its longest passage
-        new = sorted((c for cid, c in wanted.items() if cid not in existing), key=lambda c: len(c.index_text))
-        stale = sorted(existing - set(wanted))
-        if stale:
-            for i in range(0, len(stale), 500):
-                self.collection.delete(ids=stale[i : i + 500])
+        new = sorted((c for cid, c in wanted.items() if cid not in complete), key=lambda c: len(c.index_text))
+        stale = sorted(stored - set(wanted))
+        for ids in _batches(stale + sorted((stored & set(wanted)) - complete), 500):
+            self.collection.delete(ids=ids)
+            if self.sentence_collection is not None:
+                self.sentence_collection.delete(where={"passage": {"$in": ids}})
         done = 0
         if progress:
             progress(0, len(new))
@@ -135,6 +181,8 @@ class KnowledgeIndex:
             vectors = self._embed_passages([normalise(c.index_text) for c in batch])
             for node, vector in zip(nodes, vectors, strict=True):
                 node.embedding = vector
+            # sentences first: a stored passage then always has its sentence vectors, even after an interrupt
+            self._add_sentences(batch, nodes)
             self.vector_store.add(nodes)
             done += len(batch)
             if progress:
@@ -150,6 +198,22 @@ class KnowledgeIndex:
             notices=list(self.notices),
             collection=self.name,
         )
+
+    def _add_sentences(self, chunks: list[Chunk], nodes: list[TextNode]) -> None:
+        if self.sentence_collection is None:
+            return
+        ids, vectors_of, owners = [], [], []
+        texts: list[str] = []
+        for chunk, node in zip(chunks, nodes, strict=True):
+            sentences = passage_sentences(chunk)
+            node.metadata["sentences"] = len(sentences)
+            for n, sentence in enumerate(sentences):
+                ids.append(_sentence_id(chunk.id, n))
+                owners.append({"passage": chunk.id})
+                texts.append(normalise(sentence))
+        if ids:
+            vectors_of = self._embed_passages(texts)
+            self.sentence_collection.upsert(ids=ids, embeddings=vectors_of, metadatas=owners)
 
     def _embed_passages(self, texts: list[str]) -> list[list[float]]:
         if self.embedder is None:
@@ -237,11 +301,30 @@ class KnowledgeIndex:
         got = self.collection.query(query_embeddings=[vector], n_results=n, ids=among, include=["distances"])
         return list(got["ids"][0]) if got["ids"] else []
 
+    def _sentence_rank(self, query: str, candidates: list[str]) -> list[str]:
+        """The candidates ranked by their sentence nearest to the query (one fetch of their sentence vectors by
+        id; candidates without sentence vectors are left to the other channels)."""
+        counts = [(cid, int(self._lexical_meta[row].get("sentences") or 0)) for cid in candidates
+                  if (row := self._row_by_id.get(cid)) is not None]
+        ids = [_sentence_id(cid, n) for cid, count in counts for n in range(count)]
+        if not ids:
+            return []
+        got = self.sentence_collection.get(ids=ids, include=["embeddings", "metadatas"])  # type: ignore[union-attr]
+        if not len(got["ids"]):
+            return []
+        vector = np.asarray(self.embedder.get_query_embedding(query), dtype=np.float32)  # type: ignore[union-attr]
+        similarity = np.asarray(got["embeddings"], dtype=np.float32) @ vector
+        best: dict[str, float] = {}
+        for meta, value in zip(got["metadatas"], similarity.tolist(), strict=True):
+            owner = str(meta["passage"])
+            best[owner] = max(best.get(owner, -1.0), value)
+        return sorted(best, key=lambda cid: -best[cid])
+
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
 
     def retriever(
-        self, k: int = 5, filters: SearchFilters | None = None, extra_rankings: list[list[str]] | None = None
+        self, k: int = 5, filters: SearchFilters | None = None, extra_rankings: dict[str, list[str]] | None = None
     ) -> HybridRetriever:
         lexical = self._ensure_lexical()
         return HybridRetriever(
@@ -256,6 +339,9 @@ class KnowledgeIndex:
             extra_rankings=extra_rankings,
             doc_of=self._doc_of,
             per_doc=self.settings.passages_per_document,
+            expander=self.expander,
+            weights=self.weights,
+            sentences=self._sentence_rank if self.sentence_collection is not None else None,
         )
 
     def _doc_of(self, chunk_id: str) -> str:
@@ -274,7 +360,7 @@ class KnowledgeIndex:
         source_langs = ["en"] if query_lang == "en" else ["zh-Hant", "zh-Hans"]
         source = filters.model_copy(update={"language": source_langs})
         articles: list[str] = []
-        for cid in self.retriever(self.settings.candidates, source).rank(query)[0]:
+        for cid in self.retriever(self.settings.candidates, source).rank(query).ids:
             article = str(self._lexical_meta[self._row_by_id[cid]].get("article", "")) if cid in self._row_by_id else ""
             if article and article not in articles:
                 articles.append(article)
@@ -299,6 +385,39 @@ class KnowledgeIndex:
         return ranked
 
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> list[Passage]:
+        return self.explain(query, k, filters).passages
+
+    def explain(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> SearchAnswer:
+        """Search, and say how: which channel found each passage, what the question was expanded with."""
+        query = self._checked_query(query, k)
+        if filters is None or not filters.kind:
+            filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
+        notices = []
+        if detect_language(query) == "other":
+            notices.append(
+                "the question is not in Chinese or English, the languages the knowledge and the word lists are "
+                "in: it was matched by meaning only, so results may miss; ask in Chinese or English for better ones"
+            )
+        retriever = self.retriever(k, filters, {"bridge": self._bridge(query, filters)})
+        hits = retriever.retrieve(query)
+        ranking = retriever.last
+        passages = [_passage(hit.node, float(hit.score or 0.0)) for hit in hits]
+        expansion = ranking.expansion if ranking is not None else None
+        shown = {p.chunk_id for p in passages}
+        return SearchAnswer(
+            passages=passages,
+            expanded_with=expansion.terms if expansion else [],
+            concepts=expansion.concepts if expansion else [],
+            channels={name: [i for i in r if i in shown] for name, r in (ranking.channels if ranking else {}).items()},
+            notices=notices,
+        )
+
+    def passages(self, ids: list[str]) -> list[Passage]:
+        """The stored passages with these ids (for evaluation and inspection)."""
+        found = self._nodes(ids) if ids else {}
+        return [_passage(found[i], 0.0) for i in ids if i in found]
+
+    def _checked_query(self, query: str, k: int) -> str:
         query = (query or "").strip()
         if not query:
             raise QueryError("the query is empty: type the words or the complaint you want guidance for")
@@ -313,29 +432,31 @@ class KnowledgeIndex:
             )
         if k < 1:
             raise QueryError("k must be at least 1")
-        if filters is None or not filters.kind:
-            filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
-        hits = self.retriever(k, filters, [self._bridge(query, filters)]).retrieve(query)
-        passages = []
-        for hit in hits:
-            meta = hit.node.metadata
-            passages.append(
-                Passage(
-                    chunk_id=hit.node.node_id,
-                    doc_id=hit.node.ref_doc_id or "",
-                    title=meta.get("title", ""),
-                    section=meta.get("section", ""),
-                    text=hit.node.get_content(),
-                    score=float(hit.score or 0.0),
-                    kind=meta.get("kind", ""),
-                    domain=meta.get("domain", ""),
-                    language=meta.get("language", ""),
-                    article=meta.get("article", ""),
-                    dense_rank=meta.get("dense_rank"),
-                    lexical_rank=meta.get("lexical_rank"),
-                )
-            )
-        return passages
+        return query
+
+
+def _passage(node: TextNode, score: float) -> Passage:
+    meta = node.metadata
+    channels = dict(meta.get("channels") or {})
+    return Passage(
+        chunk_id=node.node_id,
+        doc_id=node.ref_doc_id or "",
+        title=meta.get("title", ""),
+        section=meta.get("section", ""),
+        text=node.get_content(),
+        score=score,
+        kind=meta.get("kind", ""),
+        domain=meta.get("domain", ""),
+        language=meta.get("language", ""),
+        article=meta.get("article", ""),
+        dense_rank=channels.get("dense"),
+        lexical_rank=channels.get("lexical"),
+        channels=channels,
+    )
+
+
+def _batches(items: list[str], size: int) -> Iterable[list[str]]:
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def _filter_key(filters: SearchFilters) -> tuple:

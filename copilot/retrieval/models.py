@@ -34,6 +34,22 @@ class Passage(BaseModel):
     article: str
     dense_rank: int | None = Field(None, description="1-based rank in the dense channel, if it found it.")
     lexical_rank: int | None = Field(None, description="1-based rank in the BM25 channel, if it found it.")
+    channels: dict[str, int] = Field(
+        default_factory=dict,
+        description="Each channel that found the passage (dense, lexical, expansion, bridge) and its 1-based rank there.",
+    )
+
+
+class SearchAnswer(BaseModel):
+    """A search with its explanation: the passages, what the question was expanded with, and notices."""
+
+    passages: list[Passage]
+    expanded_with: list[str] = Field(default_factory=list, description="Formal terms searched in addition.")
+    concepts: list[str] = Field(default_factory=list, description="Lexicon concepts the question touched.")
+    channels: dict[str, list[str]] = Field(
+        default_factory=dict, description="Each channel's ranking of the returned passages' ids (best first)."
+    )
+    notices: list[str] = Field(default_factory=list)
 
 
 class IndexReport(BaseModel):

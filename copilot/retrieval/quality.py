@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -10,16 +11,24 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from copilot.knowledge.cleaning import remove_injected_pinyin
+from copilot.retrieval.lexical import normalise
 from copilot.retrieval.models import Passage, SearchFilters
+
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 class LabelledQuery(BaseModel):
     id: str
     query: str
     lang: str
-    relevant: list[str]
+    relevant: list[str] = Field(default_factory=list, description="Article ids that answer the query.")
+    answer: str = Field("", description="Or: a snippet of the source text; the passage holding it answers.")
     filters: SearchFilters | None = None
     type: str = ""
+    crossing: str = Field("", description="en_to_zh, hans_to_hant, hant_to_hans or none: the question's language "
+                          "against the text's.")
+    corpus: str = Field("", description="Which knowledge the set was written over (e.g. shipped, seeds).")
 
 
 class QueryOutcome(BaseModel):
@@ -39,6 +48,7 @@ class QualityReport(BaseModel):
     mrr: float
     by_lang: dict[str, dict[str, float]]
     by_type: dict[str, dict[str, float]]
+    by_crossing: dict[str, dict[str, float]] = Field(default_factory=dict)
     outcomes: list[QueryOutcome]
 
 
@@ -55,24 +65,45 @@ def _summary(outcomes: list[QueryOutcome]) -> dict[str, float]:
     }
 
 
+def comparable(text: str) -> str:
+    """Text as a passage holds it after cleaning, for finding a snippet copied from the raw source: injected
+    pinyin dropped, Simplified script, lower case, only letters and digits."""
+    return _NOT_WORD.sub("", normalise(remove_injected_pinyin(text)))
+
+
+def answers(query: LabelledQuery, passage: Passage) -> bool:
+    """The passage is from a relevant article, or holds the snippet (or, where the snippet straddles two
+    passages, one of its halves)."""
+    if not query.answer:
+        return passage.article in query.relevant
+    snippet, text = comparable(query.answer), comparable(passage.text)
+    if snippet in text:
+        return True
+    half = len(snippet) // 2
+    return half >= 6 and (snippet[:half] in text or snippet[half:] in text)
+
+
 def evaluate(
     search: Callable[[str, int, SearchFilters | None], list[Passage]], queries: list[LabelledQuery], k: int = 10
 ) -> QualityReport:
-    """Run every query through `search` and score the first passage whose article is relevant."""
+    """Run every query through `search` and score the first passage that answers it."""
     outcomes = []
     for q in queries:
         started = time.perf_counter()
         passages = search(q.query, k, q.filters)
         elapsed = time.perf_counter() - started
         articles = [p.article for p in passages]
-        rank = next((i for i, a in enumerate(articles, start=1) if a in q.relevant), None)
+        rank = next((i for i, p in enumerate(passages, start=1) if answers(q, p)), None)
         outcomes.append(QueryOutcome(id=q.id, lang=q.lang, type=q.type, rank=rank, seconds=elapsed, top=articles[:5]))
     n = max(len(outcomes), 1)
     groups_lang: dict[str, list[QueryOutcome]] = defaultdict(list)
     groups_type: dict[str, list[QueryOutcome]] = defaultdict(list)
-    for o in outcomes:
+    groups_crossing: dict[str, list[QueryOutcome]] = defaultdict(list)
+    for q, o in zip(queries, outcomes, strict=True):
         groups_lang[o.lang].append(o)
         groups_type[o.type].append(o)
+        if q.crossing:
+            groups_crossing[q.crossing].append(o)
     return QualityReport(
         queries=len(outcomes),
         hit_at_1=sum(1 for o in outcomes if o.rank == 1) / n,
@@ -81,5 +112,6 @@ def evaluate(
         mrr=sum(1 / o.rank for o in outcomes if o.rank) / n,
         by_lang={k: _summary(v) for k, v in sorted(groups_lang.items())},
         by_type={k: _summary(v) for k, v in sorted(groups_type.items())},
+        by_crossing={k: _summary(v) for k, v in sorted(groups_crossing.items())},
         outcomes=outcomes,
     )

@@ -1,26 +1,53 @@
-"""Hybrid retrieval as a llama-index retriever: dense (Chroma) and lexical (BM25) fused by reciprocal rank."""
+"""Hybrid retrieval as a llama-index retriever: named channels (dense, BM25, BM25 over the expansion terms, and
+any rankings passed in) fused by weighted reciprocal rank."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from copilot.retrieval.expansion import Expansion, FusionWeights, QueryExpander
 from copilot.retrieval.lexical import LexicalIndex, normalise
 from copilot.retrieval.models import SearchFilters
 
 # the dense channel: (normalised query, how many, filters) -> passage ids, best first
 DenseSearch = Callable[[str, int, SearchFilters], list[str]]
+# a re-ranking channel: (normalised query, candidate passage ids) -> those it can rank, best first
+Rerank = Callable[[str, list[str]], list[str]]
 
 
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int) -> dict[str, float]:
-    """score(d) = sum over rankings of 1 / (k + rank(d)), ranks starting at 1."""
+def reciprocal_rank_fusion(
+    rankings: dict[str, list[str]], k: int, weights: FusionWeights | None = None
+) -> dict[str, float]:
+    """score(d) = sum over channels c of weight(c) / (k + rank_c(d)), ranks starting at 1."""
+    weights = weights or FusionWeights()
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for channel, ranking in rankings.items():
+        weight = weights.of(channel)
         for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     return scores
+
+
+@dataclass
+class Ranking:
+    """The outcome of a search before any passage is fetched."""
+
+    ids: list[str]
+    scores: dict[str, float]
+    channels: dict[str, list[str]]
+    expansion: Expansion | None = None
+    ranks: dict[str, dict[str, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ranks = {name: {key: i for i, key in enumerate(r, start=1)} for name, r in self.channels.items()}
+
+    def found_by(self, key: str) -> dict[str, int]:
+        """Which channel found this passage, at which 1-based rank."""
+        return {name: ranks[key] for name, ranks in self.ranks.items() if key in ranks}
 
 
 class HybridRetriever(BaseRetriever):
@@ -28,7 +55,10 @@ class HybridRetriever(BaseRetriever):
 
     `dense(query, n, filters)` ranks passage ids by vector similarity inside the store (None for lexical-only
     retrieval); `nodes(ids)` fetches the passages of the fused list. Each channel contributes `candidates`
-    passages; the fused list is cut at `top_k`.
+    passages; `expander` adds a BM25 channel over the formal terms of what the question says in other words;
+    `extra_rankings` are further named channels; `sentences(query, candidates)` ranks every candidate the other
+    channels found by its best-matching sentence; `weights` say how much each channel counts. The fused list is
+    cut at `top_k`.
     """
 
     def __init__(
@@ -42,9 +72,12 @@ class HybridRetriever(BaseRetriever):
         candidates: int = 30,
         rrf_k: int = 60,
         filters: SearchFilters | None = None,
-        extra_rankings: list[list[str]] | None = None,
+        extra_rankings: dict[str, list[str]] | None = None,
         doc_of: Callable[[str], str] | None = None,
         per_doc: int = 0,
+        expander: QueryExpander | None = None,
+        weights: FusionWeights | None = None,
+        sentences: Rerank | None = None,
     ) -> None:
         super().__init__()
         self._lexical = lexical
@@ -55,48 +88,67 @@ class HybridRetriever(BaseRetriever):
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.filters = filters or SearchFilters()
-        self.extra_rankings = extra_rankings or []
+        self.extra_rankings = extra_rankings or {}
         self._doc_of = doc_of
         self.per_doc = per_doc
+        self.expander = expander
+        self.weights = weights or FusionWeights()
+        self._sentences = sentences
+        self.last: Ranking | None = None
 
-    def rank(self, query: str) -> tuple[list[str], dict[str, float], list[str], list[str]]:
-        """(the fused ids, best first and cut at `top_k`; their fused scores; the dense ranking; the lexical
-        ranking), without fetching any passage."""
+    def channels(self, query: str) -> tuple[dict[str, list[str]], Expansion | None]:
+        """Each channel's ranking of passage ids, best first (empty channels left out)."""
         query = normalise(query)
         filters = self.filters
-        dense_ids = self._dense(query, self.candidates, filters) if self._dense is not None else []
         mask = self._lexical_mask(filters) if filters.as_dict() else None
-        lexical_ids = [key for key, _ in self._lexical.search(query, self.candidates, mask=mask)]
-        fused = reciprocal_rank_fusion([r for r in (dense_ids, lexical_ids, *self.extra_rankings) if r], self.rrf_k)
-        return self._diversify(sorted(fused, key=lambda key: -fused[key])), fused, dense_ids, lexical_ids
+        rankings = {
+            "dense": self._dense(query, self.candidates, filters) if self._dense is not None else [],
+            "lexical": [key for key, _ in self._lexical.search(query, self.candidates, mask=mask)],
+        }
+        expansion = self.expander.expand(query) if self.expander is not None else None
+        if expansion is not None and expansion.terms:
+            rankings["expansion"] = [key for key, _ in self._lexical.search(expansion.query, self.candidates, mask=mask)]
+        rankings.update(self.extra_rankings)
+        if self._sentences is not None:
+            candidates = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
+            rankings["sentences"] = self._sentences(query, candidates)
+        return {name: r for name, r in rankings.items() if r}, expansion
+
+    def rank(self, query: str) -> Ranking:
+        """The fused ids, best first and cut at `top_k`, with what each channel found, without fetching any
+        passage."""
+        channels, expansion = self.channels(query)
+        fused = reciprocal_rank_fusion(channels, self.rrf_k, self.weights)
+        return Ranking(self._diversify(sorted(fused, key=lambda key: -fused[key])), fused, channels, expansion)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        ranked, fused, dense_ids, lexical_ids = self.rank(query_bundle.query_str)
-        found = self._nodes(ranked) if ranked else {}
-        dense_rank = {key: i for i, key in enumerate(dense_ids, start=1)}
-        lexical_rank = {key: i for i, key in enumerate(lexical_ids, start=1)}
+        ranking = self.last = self.rank(query_bundle.query_str)
+        found = self._nodes(ranking.ids) if ranking.ids else {}
         results = []
-        for key in ranked:
+        for key in ranking.ids:
             node = found.get(key)
             if node is None:
                 continue
-            node.metadata["dense_rank"] = dense_rank.get(key)
-            node.metadata["lexical_rank"] = lexical_rank.get(key)
-            results.append(NodeWithScore(node=node, score=fused[key]))
+            node.metadata["channels"] = ranking.found_by(key)
+            results.append(NodeWithScore(node=node, score=ranking.scores[key]))
         return results
 
     def _diversify(self, ranked: list[str]) -> list[str]:
-        """At most `per_doc` passages of one document in the results (0: no cap), so the agent sees the
-        best passage of several articles rather than three passages of one."""
+        """At most `per_doc` passages of one document before the others have had their turn (0: no cap), so
+        the agent sees the best passage of several articles rather than three passages of one; when fewer
+        documents than `top_k` match, their further passages fill the list in fused order."""
         if not self.per_doc or self._doc_of is None:
             return ranked[: self.top_k]
         kept: list[str] = []
+        deferred: list[str] = []
         per: dict[str, int] = {}
         for key in ranked:
             doc = self._doc_of(key)
             if per.get(doc, 0) < self.per_doc:
                 kept.append(key)
                 per[doc] = per.get(doc, 0) + 1
-            if len(kept) == self.top_k:
-                break
-        return kept
+                if len(kept) == self.top_k:
+                    return kept
+            else:
+                deferred.append(key)
+        return (kept + deferred)[: self.top_k]

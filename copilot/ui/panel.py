@@ -145,10 +145,12 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
 
     def search(query: str):
         try:
-            passages = copilot.search_knowledge(query, k=5)
+            answer = copilot.explain_search(query, k=5)
         except (QueryError, IndexMissing, StoreUnavailable) as exc:
             return f"**Cannot search:** {exc}"
-        return "\n\n".join(f"**{p.title}** / {p.section} `[{p.doc_id}]`\n\n{p.text}" for p in passages) or "No passage matches."
+        notes = "".join(f"_Note: {n}_\n\n" for n in answer.notices)
+        found = "\n\n".join(f"**{p.title}** / {p.section} `[{p.doc_id}]`\n\n{p.text}" for p in answer.passages)
+        return notes + (found or "No passage matches.")
 
     def analytics():
         data = copilot.analytics()

@@ -1,0 +1,134 @@
+"""Query expansion: the words the knowledge uses for what a question says in other words or another language.
+
+The lexicon is data (`knowledge/retrieval/lexicon.yaml`): concept groups, each with the formal terms the
+articles use and the colloquial ways agents and customers type the same thing, in zh-Hant, zh-Hans and
+English. A question that contains any term of a group is also searched, as its own lexical channel, with the
+group's formal terms in every language; so "客人一直飆罵" also looks for 發洩 and 情緒, and "cust wants money
+back" for 退款.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from copilot.retrieval.lexical import normalise
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+class LexiconError(ValueError):
+    """The lexicon file cannot be read."""
+
+
+class ConceptGroup(BaseModel):
+    concept: str
+    formal: dict[str, list[str]] = Field(description="The words the knowledge uses, per language.")
+    colloquial: dict[str, list[str]] = Field(default_factory=dict, description="How people type it, per language.")
+
+
+class Expansion(BaseModel):
+    """What a question was expanded with, for the search and for `--explain`."""
+
+    concepts: list[str] = Field(default_factory=list, description="The concept groups the question touched.")
+    matched: list[str] = Field(default_factory=list, description="The question's words that touched them.")
+    terms: list[str] = Field(default_factory=list, description="The formal terms searched in addition.")
+
+    @property
+    def query(self) -> str:
+        return " ".join(self.terms)
+
+
+class QueryExpander:
+    """Finds a lexicon's terms in a question (Chinese as substrings after script normalisation, English as whole
+    words allowing a plural) and returns the formal terms of the groups it touched."""
+
+    def __init__(self, groups: list[ConceptGroup], max_terms: int = 24, per_concept: int = 6) -> None:
+        self.groups = groups
+        self.max_terms = max_terms
+        self.per_concept = per_concept
+        self._groups_of: dict[str, list[int]] = {}
+        for number, group in enumerate(groups):
+            for terms in (*group.formal.values(), *group.colloquial.values()):
+                for term in terms:
+                    key = normalise(term).strip()
+                    if len(key) >= (1 if _CJK.search(key) else 2):
+                        self._groups_of.setdefault(key, []).append(number)
+        chinese = sorted((t for t in self._groups_of if _CJK.search(t)), key=len, reverse=True)
+        latin = sorted((t for t in self._groups_of if not _CJK.search(t)), key=len, reverse=True)
+        self._chinese = re.compile("|".join(map(re.escape, chinese))) if chinese else None
+        self._latin = (
+            re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, latin)) + r")(?:s|es)?(?![a-z0-9])") if latin else None
+        )
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def expand(self, query: str) -> Expansion:
+        text = normalise(query)
+        matched: list[str] = []
+        for pattern in (self._chinese, self._latin):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(text):
+                word = m.group(0)
+                key = word if word in self._groups_of else re.sub(r"(?:es|s)$", "", word)
+                if key in self._groups_of and key not in matched:
+                    matched.append(key)
+        numbers: list[int] = []
+        for key in matched:
+            numbers.extend(n for n in self._groups_of[key] if n not in numbers)
+        terms: list[str] = []
+        for number in numbers:
+            # a few terms of every concept touched, each language in turn, rather than all of the first one
+            added = 0
+            for term in _interleave([self.groups[number].formal.get(language, []) for language in LANGUAGES]):
+                key = normalise(term).strip()
+                if added < self.per_concept and key and key not in terms and key not in text:
+                    terms.append(key)
+                    added += 1
+        return Expansion(
+            concepts=[self.groups[n].concept for n in numbers], matched=matched, terms=terms[: self.max_terms]
+        )
+
+
+def _interleave(lists: list[list[str]]) -> list[str]:
+    return [items[i] for i in range(max(map(len, lists), default=0)) for items in lists if i < len(items)]
+
+
+def load_lexicon(path: Path) -> QueryExpander | None:
+    """The expander for a lexicon file; None when there is no file."""
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        groups = [ConceptGroup(**g) for g in data.get("groups", [])]
+    except (yaml.YAMLError, ValidationError, TypeError, AttributeError) as exc:
+        raise LexiconError(f"{path}: not a valid lexicon (a `groups:` list of concept, formal, colloquial): {exc}") from exc
+    return QueryExpander(groups)
+
+
+class FusionWeights(BaseModel):
+    """How much each channel's ranking counts in reciprocal-rank fusion (learned on the development sets)."""
+
+    dense: float = 1.0
+    lexical: float = 1.0
+    expansion: float = 0.5
+    bridge: float = 1.0
+    sentences: float = 1.0
+
+    def of(self, channel: str) -> float:
+        return float(getattr(self, channel, 1.0))
+
+
+def load_fusion_weights(path: Path) -> FusionWeights:
+    if not path.exists():
+        return FusionWeights()
+    try:
+        return FusionWeights(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("weights", {}))
+    except (yaml.YAMLError, ValidationError, TypeError, AttributeError) as exc:
+        raise LexiconError(f"{path}: not valid fusion weights (a `weights:` mapping of channel to number): {exc}") from exc
