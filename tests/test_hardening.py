@@ -280,3 +280,15 @@ def test_an_llm_endpoint_that_is_down_means_composer_drafts_and_a_notice(kb_sett
     s = service.suggest("我的包裹一直沒到，已經晚了五天！")
     assert [d.engine for d in s.drafts] == ["composer"] * 3
     assert any("unreachable" in n for n in s.notices) and service.metrics["llm_fallbacks"] == 1
+
+
+def test_an_index_built_with_another_embedding_model_names_the_rebuild(kb_settings, tmp_path):
+    from copilot.retrieval import IndexMissing
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "refunds.md").write_text("# 退款\n\n退款會在七個工作天內退回原帳戶。", encoding="utf-8")
+    settings = kb_settings.model_copy(update={"data_dir": tmp_path / "var", "store_dir": tmp_path / "var" / "index"})
+    Copilot(settings.model_copy(update={"embedding": "none"})).index_knowledge([docs])
+    with pytest.raises(IndexMissing, match=r"built with another embedding model \(lexical\).*`copilot kb index`"):
+        Copilot(settings).search_knowledge("退款要多久")

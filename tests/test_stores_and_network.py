@@ -87,12 +87,13 @@ enc = tiktoken.get_encoding("cl100k_base")
 service = Copilot(Settings(data_dir=sys.argv[1]))
 report = service.index_knowledge([sys.argv[2]])
 hits = service.search_knowledge("客戶一直生氣要找主管", k=3)
+docs = [h.doc_id for h in hits]
 work_attempts = list(attempts)
 try:  # control: the guard does see a lookup (it is blocked before anything leaves the machine)
     socket.getaddrinfo("huggingface.co", 443)
 except OSError:
     pass
-print(json.dumps({"attempts": work_attempts, "control": attempts[len(work_attempts):], "hits": len(hits), "chunks": report.chunks, "tokens": len(enc.encode("你好"))}))
+print(json.dumps({"attempts": work_attempts, "control": attempts[len(work_attempts):], "hits": len(hits), "first_two_docs": len(set(docs[:2])), "chunks": report.chunks, "tokens": len(enc.encode("你好"))}))
 """
 
 
@@ -113,7 +114,8 @@ def test_indexing_and_querying_open_no_outside_connection(tmp_path: Path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["control"] == ["dns:huggingface.co"], "the network guard is not active"
     assert result["attempts"] == []
-    assert result["hits"] == 2  # one passage per document, two documents
+    # each of the two documents shows its best passage first; a further passage fills the third place
+    assert result["hits"] == 3 and result["first_two_docs"] == 2
     assert result["chunks"] > 3 and result["tokens"] > 0
 
 

@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
@@ -309,7 +309,17 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         except CheckError as exc:
             return _error(422, "invalid_text", str(exc), request)
 
-    def _search(request: Request, response: Response, q: str, k: int, filters: SearchFilters):
+    def search_query(
+        q: str = Query(..., description="What to look for: a question or the complaint itself."),
+        k: int = Query(5, ge=1, le=50),
+        kind: list[str] | None = Query(None),
+        domain: list[str] | None = Query(None),
+        language: list[str] | None = Query(None),
+    ) -> tuple[str, int, SearchFilters]:
+        return q, k, SearchFilters(kind=kind, domain=domain, language=language)
+
+    def _search(request: Request, response: Response, query: tuple[str, int, SearchFilters]):
+        q, k, filters = query
         try:
             answer = copilot.explain_search(q, k=k, filters=filters)
         except QueryError as exc:
@@ -322,32 +332,16 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         return answer
 
     @app.get("/v1/kb/search", response_model=list[Passage], tags=["v1"])
-    def kb_search(
-        request: Request,
-        response: Response,
-        q: str = Query(..., description="What to look for: a question or the complaint itself."),
-        k: int = Query(5, ge=1, le=50),
-        kind: list[str] | None = Query(None),
-        domain: list[str] | None = Query(None),
-        language: list[str] | None = Query(None),
-    ):
+    def kb_search(request: Request, response: Response, query=Depends(search_query)):
         """The passages, best first. A notice (e.g. a question in a language the knowledge is not in) comes in
         the `X-Copilot-Notice` header; `/v1/kb/explain` returns it in the body with the rest of the explanation."""
-        answer = _search(request, response, q, k, SearchFilters(kind=kind, domain=domain, language=language))
+        answer = _search(request, response, query)
         return answer.passages if isinstance(answer, SearchAnswer) else answer
 
     @app.get("/v1/kb/explain", response_model=SearchAnswer, tags=["v1"])
-    def kb_explain(
-        request: Request,
-        response: Response,
-        q: str = Query(..., description="What to look for: a question or the complaint itself."),
-        k: int = Query(5, ge=1, le=50),
-        kind: list[str] | None = Query(None),
-        domain: list[str] | None = Query(None),
-        language: list[str] | None = Query(None),
-    ):
+    def kb_explain(request: Request, response: Response, query=Depends(search_query)):
         """The same search, explained: what the question was expanded with (lexicon concepts and terms), which
         channel found each passage at which rank, and notices."""
-        return _search(request, response, q, k, SearchFilters(kind=kind, domain=domain, language=language))
+        return _search(request, response, query)
 
     return app

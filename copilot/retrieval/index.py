@@ -111,9 +111,7 @@ class KnowledgeIndex:
             try:
                 self.collection = self.client.get_collection(self.name, embedding_function=None)
             except Exception as exc:
-                raise IndexMissing(
-                    f"the store has no collection '{self.name}' yet: build it with `copilot kb index`"
-                ) from exc
+                raise IndexMissing(self._missing_message()) from exc
         self.sentence_collection = self._sentences_collection(create)
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
         self._lock = threading.Lock()
@@ -127,6 +125,24 @@ class KnowledgeIndex:
         self._counted_at = 0.0
         self._lexical_count = -1
         self._generation = 0
+
+    def _missing_message(self) -> str:
+        """Why there is no collection to search, and what to run: often the index was built with another
+        embedding model (its vectors cannot be compared with this one's)."""
+        prefix = f"{self.settings.collection}-"
+        try:
+            names = [getattr(c, "name", c) for c in self.client.list_collections()]
+        except Exception:
+            names = []
+        others = sorted(n for n in names if n.startswith(prefix) and not n.endswith("-sentences") and n != self.name)
+        if others:
+            built_with = ", ".join(n[len(prefix):] for n in others)
+            return (
+                f"the index in this store was built with another embedding model ({built_with}), not "
+                f"'{self.name[len(prefix):]}' as now configured: rebuild it with `copilot kb index` (or set "
+                "COPILOT_EMBEDDING back to the model it was built with)"
+            )
+        return f"the store has no collection '{self.name}' yet: build it with `copilot kb index`"
 
     def _sentences_collection(self, create: bool) -> Any:
         """The sibling collection of sentence vectors (one record per sentence, `passage` naming its passage);
@@ -309,14 +325,14 @@ class KnowledgeIndex:
         ids = [_sentence_id(cid, n) for cid, count in counts for n in range(count)]
         if not ids:
             return []
-        got = self.sentence_collection.get(ids=ids, include=["embeddings", "metadatas"])  # type: ignore[union-attr]
+        got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
         if not len(got["ids"]):
             return []
         vector = np.asarray(self.embedder.get_query_embedding(query), dtype=np.float32)  # type: ignore[union-attr]
         similarity = np.asarray(got["embeddings"], dtype=np.float32) @ vector
         best: dict[str, float] = {}
-        for meta, value in zip(got["metadatas"], similarity.tolist(), strict=True):
-            owner = str(meta["passage"])
+        for sentence_id, value in zip(got["ids"], similarity.tolist(), strict=True):
+            owner = sentence_id.rpartition("~")[0]
             best[owner] = max(best.get(owner, -1.0), value)
         return sorted(best, key=lambda cid: -best[cid])
 

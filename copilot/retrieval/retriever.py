@@ -17,6 +17,7 @@ from copilot.retrieval.models import SearchFilters
 DenseSearch = Callable[[str, int, SearchFilters], list[str]]
 # a re-ranking channel: (normalised query, candidate passage ids) -> those it can rank, best first
 Rerank = Callable[[str, list[str]], list[str]]
+_SENTENCE_CANDIDATES = 20
 
 
 def reciprocal_rank_fusion(
@@ -110,7 +111,9 @@ class HybridRetriever(BaseRetriever):
             rankings["expansion"] = [key for key, _ in self._lexical.search(expansion.query, self.candidates, mask=mask)]
         rankings.update(self.extra_rankings)
         if self._sentences is not None:
-            candidates = list(dict.fromkeys(key for ranking in rankings.values() for key in ranking))
+            # the best of what the other channels found, fused: fetching sentence vectors costs per passage
+            fused = reciprocal_rank_fusion(rankings, self.rrf_k, self.weights)
+            candidates = sorted(fused, key=lambda key: -fused[key])[: max(self.top_k, _SENTENCE_CANDIDATES)]
             rankings["sentences"] = self._sentences(query, candidates)
         return {name: r for name, r in rankings.items() if r}, expansion
 
