@@ -47,7 +47,8 @@ from copilot.retrieval import (
     StoreUnavailable,
 )
 from copilot.retrieval.embeddings import embedder_slug
-from copilot.retrieval.expansion import load_fusion_weights, load_lexicon
+from copilot.retrieval.expansion import load_lexicon
+from copilot.retrieval.fusion import load_fusion
 from copilot.retrieval.index import ProgressFn
 from copilot.retrieval.lexical import normalise
 from copilot.settings import Settings, get_settings
@@ -672,7 +673,7 @@ class Copilot:
             self.settings,
             create=create,
             expander=load_lexicon(folder / "lexicon.yaml"),
-            weights=load_fusion_weights(folder / "fusion.yaml"),
+            fusion=load_fusion(folder / "fusion.yaml"),
         )
 
     def index_knowledge(self, paths: Sequence[Path | str] = (), progress: ProgressFn | None = None) -> IndexReport:

@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     )
 
     chunk_chars: int = Field(360, ge=80, description="Target chunk length in characters.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     candidates: int = Field(30, ge=1, description="Candidates each channel contributes before fusion.")
     search_kinds: list[str] = Field(
         ["guidance", "policy", "article"],
@@ -46,8 +45,8 @@ class Settings(BaseSettings):
     )
     sentence_vectors: bool = Field(
         True,
-        description="Embed each sentence of a passage too, and rank the candidate passages by their best sentence "
-        "(better at finding the passage that answers a question; indexing takes about 1.8 times as long).",
+        description="Embed a passage as its heading, questions and sentences (its vector is their mean), keep those "
+        "vectors and rank candidate passages by their best one; false embeds whole passages.",
     )
     passages_per_document: int = Field(
         1, ge=0, description="Most passages one document may contribute to a result list (0: no cap)."

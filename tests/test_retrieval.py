@@ -192,13 +192,14 @@ def test_indexing_embeds_like_lengths_together_and_resumes_after_an_interrupt(tm
         (docs / f"note-{n:03d}.txt").write_text(f"Note {n}\n\n{body}", encoding="utf-8")
     documents = load_folder(docs, source="notes").documents
     settings = Settings(data_dir=tmp_path / "var")
-    # each batch embeds its passages, then their sentences: stop after the first batch is stored
-    interrupted = _RecordingEmbedder(fail_after=2)
+    # one embedding call per batch of passages (their headings, questions and sentences): stop after the first
+    interrupted = _RecordingEmbedder(fail_after=1)
     with pytest.raises(KeyboardInterrupt):
         KnowledgeIndex(settings, create=True, embedder=interrupted).update(documents, ["notes"])
     first = interrupted.batches[0]
     assert first and [len(t) for t in first] == sorted(len(t) for t in first)
-    assert len(interrupted.batches[1]) > len(first)  # the sentences of those passages
     resumed = _RecordingEmbedder()
     report = KnowledgeIndex(settings, create=True, embedder=resumed).update(documents, ["notes"])
-    assert report.unchanged == len(first) and report.embedded == report.chunks - len(first) > 0
+    assert report.unchanged == 64 and report.embedded == report.chunks - 64 > 0  # the first batch was kept
+    again = KnowledgeIndex(settings, create=True, embedder=_RecordingEmbedder()).update(documents, ["notes"])
+    assert again.embedded == 0 and again.unchanged == report.chunks

@@ -1,5 +1,5 @@
-"""Learning the fusion weights: each channel's ranking is computed once per development question, then every
-combination of weights on a grid is fused and scored, and the one with the best mean MRR over the sets wins."""
+"""Learning the fusion: each channel's ranking is computed once per development question, then every point of a
+grid (the constant k and each channel's weight) is fused and scored, and the best mean MRR over the sets wins."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import yaml
 from pydantic import BaseModel
 
 from copilot.retrieval import KnowledgeIndex, SearchFilters
-from copilot.retrieval.expansion import FusionWeights
+from copilot.retrieval.fusion import Fusion
 from copilot.retrieval.quality import LabelledQuery, answers
-from copilot.retrieval.retriever import reciprocal_rank_fusion
 
 GRID: dict[str, tuple[float, ...]] = {
+    "k": (2, 3, 5, 10, 60),
     "dense": (0.5, 1.0, 1.5),
     "lexical": (0.5, 1.0, 1.5),
     "expansion": (0.0, 0.25, 0.5, 1.0),
@@ -31,7 +31,7 @@ class QuestionChannels(BaseModel):
 
 
 class TunedFusion(BaseModel):
-    weights: FusionWeights
+    fusion: Fusion
     mrr: dict[str, float]
     default_mrr: dict[str, float]
 
@@ -50,37 +50,39 @@ def question_channels(index: KnowledgeIndex, queries: list[LabelledQuery]) -> li
     return out
 
 
-def mrr(index: KnowledgeIndex, questions: list[QuestionChannels], weights: FusionWeights, k: int = 10) -> float:
+def mrr(index: KnowledgeIndex, questions: list[QuestionChannels], fusion: Fusion, k: int = 10) -> float:
     retriever = index.retriever(k)
     total = 0.0
     for q in questions:
-        fused = reciprocal_rank_fusion(q.channels, index.settings.rrf_k, weights)
-        ranked = retriever._diversify(sorted(fused, key=lambda key: -fused[key]))
+        ranked = retriever._diversify(fusion.order(q.channels)[0])
         total += next((1 / i for i, key in enumerate(ranked, start=1) if key in q.relevant), 0.0)
     return total / max(len(questions), 1)
 
 
 def tune_fusion(sets: dict[str, tuple[KnowledgeIndex, list[QuestionChannels]]]) -> TunedFusion:
     """The grid point with the best mean MRR over the sets (each set weighs the same, whatever its size)."""
-    best: tuple[float, FusionWeights] | None = None
+    best: tuple[float, Fusion] | None = None
     for values in itertools.product(*GRID.values()):
-        weights = FusionWeights(**dict(zip(GRID, values, strict=True)))
-        score = sum(mrr(index, qs, weights) for index, qs in sets.values()) / len(sets)
+        fusion = Fusion(**dict(zip(GRID, values, strict=True)))
+        score = sum(mrr(index, qs, fusion) for index, qs in sets.values()) / len(sets)
         if best is None or score > best[0] + 1e-9:
-            best = (score, weights)
+            best = (score, fusion)
     assert best is not None
     return TunedFusion(
-        weights=best[1],
+        fusion=best[1],
         mrr={name: round(mrr(index, qs, best[1]), 3) for name, (index, qs) in sets.items()},
-        default_mrr={name: round(mrr(index, qs, FusionWeights()), 3) for name, (index, qs) in sets.items()},
+        default_mrr={name: round(mrr(index, qs, Fusion()), 3) for name, (index, qs) in sets.items()},
     )
 
 
 def write_fusion(path: Path, tuned: TunedFusion, sets: list[str]) -> None:
     header = (
-        "# How much each retrieval channel counts in reciprocal-rank fusion. Written by `copilot eval tune-fusion`\n"
-        f"# on the development sets {', '.join(sets)}; MRR there {tuned.mrr} (all weights 1: {tuned.default_mrr}).\n"
-        "# Edit by hand if you like; re-run the command after the knowledge or the lexicon changes much.\n"
+        "# Reciprocal-rank fusion of the retrieval channels: score = sum of weight / (k + rank). Written by\n"
+        f"# `copilot eval tune-fusion` on the development sets {', '.join(sets)}; MRR there {tuned.mrr}\n"
+        f"# (k 60 and the default weights: {tuned.default_mrr}). Edit by hand if you like; re-run the command\n"
+        "# after the knowledge or the lexicon changes much.\n"
     )
+    data = tuned.fusion.model_dump()
+    body = {"k": data.pop("k"), "weights": data}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + yaml.safe_dump({"weights": tuned.weights.model_dump()}, sort_keys=False), encoding="utf-8")
+    path.write_text(header + yaml.safe_dump(body, sort_keys=False), encoding="utf-8")

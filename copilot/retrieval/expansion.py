@@ -110,25 +110,3 @@ def load_lexicon(path: Path) -> QueryExpander | None:
     except (yaml.YAMLError, ValidationError, TypeError, AttributeError) as exc:
         raise LexiconError(f"{path}: not a valid lexicon (a `groups:` list of concept, formal, colloquial): {exc}") from exc
     return QueryExpander(groups)
-
-
-class FusionWeights(BaseModel):
-    """How much each channel's ranking counts in reciprocal-rank fusion (learned on the development sets)."""
-
-    dense: float = 1.0
-    lexical: float = 1.0
-    expansion: float = 0.5
-    bridge: float = 1.0
-    sentences: float = 1.0
-
-    def of(self, channel: str) -> float:
-        return float(getattr(self, channel, 1.0))
-
-
-def load_fusion_weights(path: Path) -> FusionWeights:
-    if not path.exists():
-        return FusionWeights()
-    try:
-        return FusionWeights(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("weights", {}))
-    except (yaml.YAMLError, ValidationError, TypeError, AttributeError) as exc:
-        raise LexiconError(f"{path}: not valid fusion weights (a `weights:` mapping of channel to number): {exc}") from exc

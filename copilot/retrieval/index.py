@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -20,7 +21,8 @@ from llama_index.vector_stores.chroma import ChromaVectorStore
 from copilot.knowledge.chunking import chunk_document
 from copilot.knowledge.documents import Chunk, KnowledgeDocument
 from copilot.retrieval.embeddings import EmbedderUnavailable, build_embedder, embedder_slug
-from copilot.retrieval.expansion import FusionWeights, QueryExpander
+from copilot.retrieval.expansion import QueryExpander
+from copilot.retrieval.fusion import Fusion
 from copilot.retrieval.lexical import LexicalIndex, normalise
 from copilot.retrieval.models import IndexReport, Passage, SearchAnswer, SearchFilters
 from copilot.retrieval.retriever import HybridRetriever
@@ -29,12 +31,17 @@ from copilot.settings import Settings
 from copilot.text import detect_language, split_sentences
 
 ProgressFn = Callable[[int, int], None]
+T = TypeVar("T")
 _BATCH = 64
 _RECOUNT_SECONDS = 1.0
 _SEARCH_AMONG_IDS_UP_TO = 5000
 _WORD = re.compile(r"\w")
-_SENTENCES_PER_PASSAGE = 12
+_SENTENCES_PER_PASSAGE = 24
 _SHORTEST_SENTENCE = 6
+# what `passage_sentences` makes; a passage stored under another scheme gets its sentence vectors again
+_SENTENCE_SCHEME = 3
+# passages whose unit vectors stay in memory (about 15 KB each): the passages searches keep coming back to
+_CACHED_PASSAGES = 4096
 
 
 class QueryError(ValueError):
@@ -64,10 +71,11 @@ def _node_from_chunk(chunk: Chunk) -> TextNode:
 
 
 def passage_sentences(chunk: Chunk) -> list[str]:
-    """The sentences of a passage that get a vector of their own: a question usually matches one sentence of
-    the passage that answers it better than the passage as a whole."""
+    """What gets a vector of its own: each question written for the passage, and its sentences (the whole
+    text when no sentence is long enough). A question usually matches one of these better than the passage
+    as a whole."""
     sentences = [s.strip() for s in split_sentences(chunk.text) if len(s.strip()) >= _SHORTEST_SENTENCE]
-    return sentences[:_SENTENCES_PER_PASSAGE] if len(sentences) > 1 else []
+    return [*chunk.asks, *(sentences or [chunk.text.strip()])][:_SENTENCES_PER_PASSAGE]
 
 
 def _sentence_id(chunk_id: str, n: int) -> str:
@@ -79,7 +87,7 @@ def _lexical_text(metadata: dict, text: str) -> str:
 
 
 class KnowledgeIndex:
-    """Open (or create) the index described by `settings`; `expander` and `weights` shape the query side."""
+    """Open (or create) the index described by `settings`; `expander` and `fusion` shape the query side."""
 
     def __init__(
         self,
@@ -88,11 +96,11 @@ class KnowledgeIndex:
         create: bool = False,
         embedder: object = "auto",
         expander: QueryExpander | None = None,
-        weights: FusionWeights | None = None,
+        fusion: Fusion | None = None,
     ) -> None:
         self.settings = settings
         self.expander = expander
-        self.weights = weights or FusionWeights()
+        self.fusion = fusion or Fusion()
         self.notices: list[str] = []
         if embedder == "auto":
             try:
@@ -119,6 +127,8 @@ class KnowledgeIndex:
         self._lexical_meta: list[dict] = []
         self._doc_by_id: dict[str, str] = {}
         self._masks: dict[tuple, np.ndarray] = {}
+        self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._allowed: dict[tuple, list[str] | None] = {}
         self._rows_by_article: dict[str, np.ndarray] = {}
         self._row_by_id: dict[str, int] = {}
@@ -176,10 +186,10 @@ class KnowledgeIndex:
         for source in sources:
             got = self.collection.get(where={"source": source}, include=["metadatas"])
             stored.update(got["ids"])
-            # a passage stored without its sentence vectors (an index from before them) is embedded again
+            # a passage stored without its sentence vectors, or with ones made another way, is embedded again
             complete.update(
                 cid for cid, m in zip(got["ids"], got["metadatas"], strict=True)
-                if self.sentence_collection is None or "sentences" in (m or {})
+                if self.sentence_collection is None or (m or {}).get("sentence_scheme") == _SENTENCE_SCHEME
             )
         # passages of like length embed together: a batch is as slow as its longest passage
         new = sorted((c for cid, c in wanted.items() if cid not in complete), key=lambda c: len(c.index_text))
@@ -191,14 +201,15 @@ class KnowledgeIndex:
         done = 0
         if progress:
             progress(0, len(new))
-        for i in range(0, len(new), _BATCH):
-            batch = new[i : i + _BATCH]
+        for batch in _batches(new, _BATCH):
             nodes = [_node_from_chunk(c) for c in batch]
-            vectors = self._embed_passages([normalise(c.index_text) for c in batch])
-            for node, vector in zip(nodes, vectors, strict=True):
-                node.embedding = vector
-            # sentences first: a stored passage then always has its sentence vectors, even after an interrupt
-            self._add_sentences(batch, nodes)
+            if self.sentence_collection is None:
+                vectors = self._embed_passages([normalise(c.index_text) for c in batch])
+                for node, vector in zip(nodes, vectors, strict=True):
+                    node.embedding = vector
+            else:
+                # sentences first: a stored passage then always has its sentence vectors, even after an interrupt
+                self._embed_by_sentence(batch, nodes)
             self.vector_store.add(nodes)
             done += len(batch)
             if progress:
@@ -215,21 +226,38 @@ class KnowledgeIndex:
             collection=self.name,
         )
 
-    def _add_sentences(self, chunks: list[Chunk], nodes: list[TextNode]) -> None:
-        if self.sentence_collection is None:
-            return
-        ids, vectors_of, owners = [], [], []
-        texts: list[str] = []
-        for chunk, node in zip(chunks, nodes, strict=True):
+    def _embed_by_sentence(self, chunks: list[Chunk], nodes: list[TextNode]) -> None:
+        """Embed each passage's heading path, written questions and sentences as short units, store the
+        questions and sentences as sentence vectors, and give the passage the mean of its units (the heading
+        counted twice). Short units embed faster than whole passages, and the mean finds passages as well as
+        a passage's own vector did (better in long documents), so nothing is embedded twice."""
+        units: dict[str, int] = {}
+        plan = []
+        for chunk in chunks:
             sentences = passage_sentences(chunk)
-            node.metadata["sentences"] = len(sentences)
-            for n, sentence in enumerate(sentences):
+            heading = normalise(chunk.heading_path)
+            own = [normalise(s) for s in sentences]
+            for text in (heading, *own):
+                units.setdefault(text, len(units))
+            plan.append((chunk, heading, own))
+        # like lengths together: a batch is as slow as its longest text
+        texts = sorted(units, key=len)
+        vectors = np.asarray(self._embed_passages(texts), dtype=np.float32)
+        row = {text: n for n, text in enumerate(texts)}
+        ids, embeddings, owners = [], [], []
+        for (chunk, heading, own), node in zip(plan, nodes, strict=True):
+            head = vectors[row[heading]]
+            own_vectors = [vectors[row[t]] for t in own]
+            mean = np.mean([*own_vectors, head, head], axis=0)
+            node.embedding = (mean / (np.linalg.norm(mean) or 1.0)).tolist()
+            node.metadata["sentences"] = len(own)
+            node.metadata["sentence_scheme"] = _SENTENCE_SCHEME
+            for n, vector in enumerate(own_vectors):
                 ids.append(_sentence_id(chunk.id, n))
+                embeddings.append(vector.tolist())
                 owners.append({"passage": chunk.id})
-                texts.append(normalise(sentence))
         if ids:
-            vectors_of = self._embed_passages(texts)
-            self.sentence_collection.upsert(ids=ids, embeddings=vectors_of, metadatas=owners)
+            self.sentence_collection.upsert(ids=ids, embeddings=embeddings, metadatas=owners)  # type: ignore[union-attr]
 
     def _embed_passages(self, texts: list[str]) -> list[list[float]]:
         if self.embedder is None:
@@ -265,6 +293,7 @@ class KnowledgeIndex:
                 self._lexical_count = count
                 self._generation += 1
                 self._masks, self._allowed = {}, {}
+                self._sentence_cache.clear()
                 articles: dict[str, list[int]] = {}
                 for row, meta in enumerate(metas):
                     articles.setdefault(str(meta.get("article", "")), []).append(row)
@@ -318,29 +347,51 @@ class KnowledgeIndex:
         return list(got["ids"][0]) if got["ids"] else []
 
     def _sentence_rank(self, query: str, candidates: list[str]) -> list[str]:
-        """The candidates ranked by their sentence nearest to the query (one fetch of their sentence vectors by
-        id; candidates without sentence vectors are left to the other channels)."""
-        counts = [(cid, int(self._lexical_meta[row].get("sentences") or 0)) for cid in candidates
-                  if (row := self._row_by_id.get(cid)) is not None]
-        ids = [_sentence_id(cid, n) for cid, count in counts for n in range(count)]
-        if not ids:
+        """The candidates ranked by their unit (question or sentence) nearest to the query; candidates without
+        sentence vectors are left to the other channels."""
+        vectors = self._sentence_vectors(candidates)
+        if not vectors:
             return []
-        got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
-        if not len(got["ids"]):
-            return []
-        vector = np.asarray(self.embedder.get_query_embedding(query), dtype=np.float32)  # type: ignore[union-attr]
-        similarity = np.asarray(got["embeddings"], dtype=np.float32) @ vector
-        best: dict[str, float] = {}
-        for sentence_id, value in zip(got["ids"], similarity.tolist(), strict=True):
-            owner = sentence_id.rpartition("~")[0]
-            best[owner] = max(best.get(owner, -1.0), value)
+        query_vector = np.asarray(self.embedder.get_query_embedding(query), dtype=np.float32)  # type: ignore[union-attr]
+        best = {cid: float((matrix @ query_vector).max()) for cid, matrix in vectors.items()}
         return sorted(best, key=lambda cid: -best[cid])
+
+    def _sentence_vectors(self, passage_ids: list[str]) -> dict[str, np.ndarray]:
+        """Each passage's unit vectors, from a bounded cache (cleared when the passages change), the missing
+        ones in one fetch by id from the store."""
+        with self._cache_lock:
+            return self._cached_sentence_vectors(passage_ids)
+
+    def _cached_sentence_vectors(self, passage_ids: list[str]) -> dict[str, np.ndarray]:
+        cache = self._sentence_cache
+        missing = [(cid, int(self._lexical_meta[row].get("sentences") or 0)) for cid in passage_ids
+                   if cid not in cache and (row := self._row_by_id.get(cid)) is not None]
+        ids = [_sentence_id(cid, n) for cid, count in missing for n in range(count)]
+        if ids:
+            got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
+            rows: dict[str, list] = {}
+            for sentence_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+                rows.setdefault(sentence_id.rpartition("~")[0], []).append(vector)
+            for cid, found in rows.items():
+                cache[cid] = np.asarray(found, dtype=np.float32)
+            while len(cache) > _CACHED_PASSAGES:
+                cache.popitem(last=False)
+        out = {}
+        for cid in passage_ids:
+            if cid in cache:
+                cache.move_to_end(cid)
+                out[cid] = cache[cid]
+        return out
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
 
     def retriever(
-        self, k: int = 5, filters: SearchFilters | None = None, extra_rankings: dict[str, list[str]] | None = None
+        self,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        extra_rankings: dict[str, list[str]] | None = None,
+        sentences: bool = True,
     ) -> HybridRetriever:
         lexical = self._ensure_lexical()
         return HybridRetriever(
@@ -350,14 +401,13 @@ class KnowledgeIndex:
             dense=self._dense_search if self.embedder is not None else None,
             top_k=k,
             candidates=max(self.settings.candidates, k),
-            rrf_k=self.settings.rrf_k,
             filters=filters,
             extra_rankings=extra_rankings,
             doc_of=self._doc_of,
             per_doc=self.settings.passages_per_document,
             expander=self.expander,
-            weights=self.weights,
-            sentences=self._sentence_rank if self.sentence_collection is not None else None,
+            fusion=self.fusion,
+            sentences=self._sentence_rank if sentences and self.sentence_collection is not None else None,
         )
 
     def _doc_of(self, chunk_id: str) -> str:
@@ -376,7 +426,8 @@ class KnowledgeIndex:
         source_langs = ["en"] if query_lang == "en" else ["zh-Hant", "zh-Hans"]
         source = filters.model_copy(update={"language": source_langs})
         articles: list[str] = []
-        for cid in self.retriever(self.settings.candidates, source).rank(query).ids:
+        # which articles the question is about, in its own language: the sentence channel adds little here
+        for cid in self.retriever(self.settings.candidates, source, sentences=False).rank(query).ids:
             article = str(self._lexical_meta[self._row_by_id[cid]].get("article", "")) if cid in self._row_by_id else ""
             if article and article not in articles:
                 articles.append(article)
@@ -471,7 +522,7 @@ def _passage(node: TextNode, score: float) -> Passage:
     )
 
 
-def _batches(items: list[str], size: int) -> Iterable[list[str]]:
+def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     return (items[i : i + size] for i in range(0, len(items), size))
 
 

@@ -1,5 +1,5 @@
-"""Hybrid retrieval as a llama-index retriever: named channels (dense, BM25, BM25 over the expansion terms, and
-any rankings passed in) fused by weighted reciprocal rank."""
+"""Hybrid retrieval as a llama-index retriever: named channels (dense, BM25, BM25 over the expansion terms,
+sentence vectors, and any rankings passed in) fused by weighted reciprocal rank."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from copilot.retrieval.expansion import Expansion, FusionWeights, QueryExpander
+from copilot.retrieval.expansion import Expansion, QueryExpander
+from copilot.retrieval.fusion import Fusion
 from copilot.retrieval.lexical import LexicalIndex, normalise
 from copilot.retrieval.models import SearchFilters
 
@@ -18,19 +19,6 @@ DenseSearch = Callable[[str, int, SearchFilters], list[str]]
 # a re-ranking channel: (normalised query, candidate passage ids) -> those it can rank, best first
 Rerank = Callable[[str, list[str]], list[str]]
 _SENTENCE_CANDIDATES = 20
-
-
-def reciprocal_rank_fusion(
-    rankings: dict[str, list[str]], k: int, weights: FusionWeights | None = None
-) -> dict[str, float]:
-    """score(d) = sum over channels c of weight(c) / (k + rank_c(d)), ranks starting at 1."""
-    weights = weights or FusionWeights()
-    scores: dict[str, float] = {}
-    for channel, ranking in rankings.items():
-        weight = weights.of(channel)
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
-    return scores
 
 
 @dataclass
@@ -57,8 +45,8 @@ class HybridRetriever(BaseRetriever):
     `dense(query, n, filters)` ranks passage ids by vector similarity inside the store (None for lexical-only
     retrieval); `nodes(ids)` fetches the passages of the fused list. Each channel contributes `candidates`
     passages; `expander` adds a BM25 channel over the formal terms of what the question says in other words;
-    `extra_rankings` are further named channels; `sentences(query, candidates)` ranks every candidate the other
-    channels found by its best-matching sentence; `weights` say how much each channel counts. The fused list is
+    `extra_rankings` are further named channels; `sentences(query, candidates)` ranks the best candidates the
+    other channels found by their best-matching sentence; `fusion` says how much each channel counts. The fused list is
     cut at `top_k`.
     """
 
@@ -71,13 +59,12 @@ class HybridRetriever(BaseRetriever):
         dense: DenseSearch | None,
         top_k: int = 5,
         candidates: int = 30,
-        rrf_k: int = 60,
         filters: SearchFilters | None = None,
         extra_rankings: dict[str, list[str]] | None = None,
         doc_of: Callable[[str], str] | None = None,
         per_doc: int = 0,
         expander: QueryExpander | None = None,
-        weights: FusionWeights | None = None,
+        fusion: Fusion | None = None,
         sentences: Rerank | None = None,
     ) -> None:
         super().__init__()
@@ -87,13 +74,12 @@ class HybridRetriever(BaseRetriever):
         self._dense = dense
         self.top_k = top_k
         self.candidates = candidates
-        self.rrf_k = rrf_k
         self.filters = filters or SearchFilters()
         self.extra_rankings = extra_rankings or {}
         self._doc_of = doc_of
         self.per_doc = per_doc
         self.expander = expander
-        self.weights = weights or FusionWeights()
+        self.fusion = fusion or Fusion()
         self._sentences = sentences
         self.last: Ranking | None = None
 
@@ -112,8 +98,7 @@ class HybridRetriever(BaseRetriever):
         rankings.update(self.extra_rankings)
         if self._sentences is not None:
             # the best of what the other channels found, fused: fetching sentence vectors costs per passage
-            fused = reciprocal_rank_fusion(rankings, self.rrf_k, self.weights)
-            candidates = sorted(fused, key=lambda key: -fused[key])[: max(self.top_k, _SENTENCE_CANDIDATES)]
+            candidates = self.fusion.order(rankings)[0][: max(self.top_k, _SENTENCE_CANDIDATES)]
             rankings["sentences"] = self._sentences(query, candidates)
         return {name: r for name, r in rankings.items() if r}, expansion
 
@@ -121,8 +106,8 @@ class HybridRetriever(BaseRetriever):
         """The fused ids, best first and cut at `top_k`, with what each channel found, without fetching any
         passage."""
         channels, expansion = self.channels(query)
-        fused = reciprocal_rank_fusion(channels, self.rrf_k, self.weights)
-        return Ranking(self._diversify(sorted(fused, key=lambda key: -fused[key])), fused, channels, expansion)
+        ordered, scores = self.fusion.order(channels)
+        return Ranking(self._diversify(ordered), scores, channels, expansion)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         ranking = self.last = self.rank(query_bundle.query_str)
