@@ -95,9 +95,16 @@ def test_retrieval_quality_on_labelled_queries(kb_copilot, name):
     assert report.mrr >= 0.8, misses
 
 
-# measured once on the fresh test set (written by an independent annotator who never saw the code, the lexicon or
-# the development sets); the floors sit a little under what it measured and well under the issue's targets
-FRESH_FLOORS = {"shipped": {"mrr": 0.75, "hit@3": 0.82}, "seeds": {"mrr": 0.48, "hit@3": 0.52}}
+# Two test sets, each written by an independent annotator who never saw the code, the lexicon or the development
+# sets; test_fresh2 was sealed until the code was final and measured once. The floors sit a little under what
+# they measured (shipped MRR/hit@3 0.807/0.886 and 0.762/0.814; seeds 0.581/0.614 and 0.595/0.629) and well
+# under the issue's targets.
+FRESH_FLOORS = {
+    ("test_fresh", "shipped"): {"mrr": 0.78, "hit@3": 0.85},
+    ("test_fresh", "seeds"): {"mrr": 0.55, "hit@3": 0.58},
+    ("test_fresh2", "shipped"): {"mrr": 0.73, "hit@3": 0.78},
+    ("test_fresh2", "seeds"): {"mrr": 0.56, "hit@3": 0.60},
+}
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +117,16 @@ def seeds_copilot(kb_settings, tmp_path_factory):
     return service
 
 
-@pytest.mark.parametrize("corpus", ["shipped", "seeds"])
-def test_retrieval_quality_on_the_fresh_test_set(request, corpus):
+@pytest.mark.parametrize(("name", "corpus"), list(FRESH_FLOORS))
+def test_retrieval_quality_on_the_fresh_test_sets(request, name, corpus):
     """Shipped knowledge: the first passage of a relevant article. Seed articles: the first passage holding the
     answer snippet (passage level, with only five documents)."""
-    queries = [q for q in load_queries(EVALS / "test_fresh.jsonl") if q.corpus == corpus]
+    queries = [q for q in load_queries(EVALS / f"{name}.jsonl") if q.corpus == corpus]
     assert len(queries) >= 70
     service = request.getfixturevalue("kb_copilot" if corpus == "shipped" else "seeds_copilot")
     report = evaluate(service.search_knowledge, queries, k=10)
-    assert report.mrr >= FRESH_FLOORS[corpus]["mrr"]
-    assert report.hit_at_3 >= FRESH_FLOORS[corpus]["hit@3"]
+    assert report.mrr >= FRESH_FLOORS[name, corpus]["mrr"]
+    assert report.hit_at_3 >= FRESH_FLOORS[name, corpus]["hit@3"]
 
 
 @pytest.mark.parametrize(
@@ -203,3 +210,18 @@ def test_indexing_embeds_like_lengths_together_and_resumes_after_an_interrupt(tm
     assert report.unchanged == 64 and report.embedded == report.chunks - 64 > 0  # the first batch was kept
     again = KnowledgeIndex(settings, create=True, embedder=_RecordingEmbedder()).update(documents, ["notes"])
     assert again.embedded == 0 and again.unchanged == report.chunks
+
+
+def test_a_filter_that_removes_the_nearest_passages_still_finds_the_best_kept_ones(kb_settings):
+    """English asked of Chinese passages: the filtered search over the vectors in memory returns what the
+    store's own search among the kept ids returns."""
+    from copilot.retrieval.index import KnowledgeIndex
+    from copilot.retrieval.lexical import normalise
+
+    filters = SearchFilters(kind=["guidance"], language=["zh-Hant"])
+    question = normalise("the customer keeps shouting and wants a supervisor")
+    index = KnowledgeIndex(kb_settings)
+    index._ensure_lexical()
+    assert index._vectors is not None and len(index._vectors) == index.count()
+    in_store = index._nearest(index.embedder.get_query_embedding(question), 10, among=index._allowed_ids(filters))
+    assert index._dense_search(question, 10, filters) == in_store

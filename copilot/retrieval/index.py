@@ -34,7 +34,6 @@ ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
 _BATCH = 64
 _RECOUNT_SECONDS = 1.0
-_SEARCH_AMONG_IDS_UP_TO = 5000
 _WORD = re.compile(r"\w")
 _SENTENCES_PER_PASSAGE = 24
 _SHORTEST_SENTENCE = 6
@@ -42,6 +41,8 @@ _SHORTEST_SENTENCE = 6
 _SENTENCE_SCHEME = 3
 # passages whose unit vectors stay in memory (about 15 KB each): the passages searches keep coming back to
 _CACHED_PASSAGES = 4096
+# filters whose kept passages' vectors are held as one contiguous copy
+_FILTERED_COPIES = 4
 
 
 class QueryError(ValueError):
@@ -128,6 +129,8 @@ class KnowledgeIndex:
         self._doc_by_id: dict[str, str] = {}
         self._masks: dict[tuple, np.ndarray] = {}
         self._sentence_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: np.ndarray | None = None
+        self._submatrices: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._allowed: dict[tuple, list[str] | None] = {}
         self._rows_by_article: dict[str, np.ndarray] = {}
@@ -281,12 +284,20 @@ class KnowledgeIndex:
                 ids: list[str] = []
                 texts: list[str] = []
                 metas: list[dict] = []
+                vectors: list[np.ndarray] = []
+                # the vectors stay in memory for filtered searches (1.5 KB a passage: 150 MB at 100,000)
+                include = ["documents", "metadatas"]
+                if self.embedder is not None:
+                    include.append("embeddings")
                 for offset in range(0, count, 5000):
-                    got = self.collection.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+                    got = self.collection.get(include=include, limit=5000, offset=offset)  # type: ignore[arg-type]
                     for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                         ids.append(cid)
                         texts.append(_lexical_text(meta, text or ""))
                         metas.append(meta)
+                    if "embeddings" in include:
+                        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+                self._vectors = np.concatenate(vectors) if vectors else None
                 self._lexical = LexicalIndex(ids, texts)
                 self._lexical_meta = metas
                 self._doc_by_id = {cid: str(m.get("document_id") or m.get("doc_id") or cid) for cid, m in zip(ids, metas, strict=True)}
@@ -294,6 +305,7 @@ class KnowledgeIndex:
                 self._generation += 1
                 self._masks, self._allowed = {}, {}
                 self._sentence_cache.clear()
+                self._submatrices.clear()
                 articles: dict[str, list[int]] = {}
                 for row, meta in enumerate(metas):
                     articles.setdefault(str(meta.get("article", "")), []).append(row)
@@ -321,23 +333,58 @@ class KnowledgeIndex:
         return self._allowed[key]
 
     def _dense_search(self, query: str, n: int, filters: SearchFilters) -> list[str]:
-        """The `n` nearest passages the filters let through. A filter that keeps many passages is applied to
-        an oversampled HNSW search (about 2 ms at 100,000 passages); one that keeps few, or an oversample
-        that came back short, searches among the kept ids inside the store (cost grows with their number)."""
+        """The `n` nearest passages the filters let through. Without filters, or with one that keeps most
+        passages, the store's HNSW search (oversampled); otherwise, or when the oversample comes back short,
+        one matrix product over the vectors held in memory with the filtered-out passages masked: exact, and
+        about 6 ms at 100,000 passages where the store's search among 40,000 kept ids takes 40. English asked
+        of Chinese passages goes straight to it: its nearest neighbours are English."""
         vector = self.embedder.get_query_embedding(query)  # type: ignore[union-attr]
         allowed = self._allowed_ids(filters)
         if allowed is None:
             return self._nearest(vector, n)
         if not allowed:
             return []
-        if len(allowed) > _SEARCH_AMONG_IDS_UP_TO:
-            mask = self._mask(filters)
-            total = len(mask)
-            wanted = min(total, int(n * total / len(allowed) * 2) + 20)
+        mask = self._mask(filters)
+        if len(allowed) * 2 >= len(mask) and not _crosses_language(query, filters):
+            # a filter that keeps most passages: the HNSW search, oversampled, usually holds enough of them
+            wanted = min(len(mask), int(n * len(mask) / len(allowed) * 2) + 20)
             kept = [cid for cid in self._nearest(vector, wanted) if (row := self._row_by_id.get(cid)) is not None and mask[row]]
-            if len(kept) >= n or wanted == total:
+            if len(kept) >= n or wanted == len(mask):
                 return kept[:n]
+        if self._vectors is not None and len(self._vectors) == len(mask):
+            return self._exact_nearest(vector, n, filters)
         return self._nearest(vector, n, among=allowed)
+
+    def _exact_nearest(self, vector: list[float], n: int, filters: SearchFilters) -> list[str]:
+        rows, matrix = self._filtered_vectors(filters)
+        similarity = matrix @ np.asarray(vector, dtype=np.float32)
+        n = min(n, len(rows))
+        top = np.argpartition(-similarity, n - 1)[:n]
+        ids = self._lexical.ids if self._lexical is not None else []
+        return [ids[rows[i]] for i in top[np.argsort(-similarity[top])]]
+
+    def _filtered_vectors(self, filters: SearchFilters) -> tuple[np.ndarray, np.ndarray]:
+        """The rows a filter keeps and their vectors, contiguous: a product over the kept rows only reads what
+        it needs (1.4 ms for 40,000 of 100,000 passages, against 6 to 12 over all of them masked). The last
+        few filters' copies are kept."""
+        key = _filter_key(filters)
+        with self._cache_lock:
+            found = self._submatrices.get(key)
+            if found is None:
+                assert self._vectors is not None
+                rows = np.flatnonzero(self._mask(filters))
+                found = (rows, np.ascontiguousarray(self._vectors[rows]))
+                self._submatrices[key] = found
+                while len(self._submatrices) > _FILTERED_COPIES:
+                    self._submatrices.popitem(last=False)
+            self._submatrices.move_to_end(key)
+            return found
+
+    def _ranked_rows(self, vector: list[float], rows: list[int]) -> list[int]:
+        """A few passages (by row) ordered by similarity to `vector`."""
+        assert self._vectors is not None
+        similarity = self._vectors[rows] @ np.asarray(vector, dtype=np.float32)
+        return [rows[i] for i in np.argsort(-similarity)]
 
     def _nearest(self, vector: list[float], n: int, among: list[str] | None = None) -> list[str]:
         """The ids of the `n` passages nearest to `vector`, best first, searched inside the store (among the
@@ -442,10 +489,10 @@ class KnowledgeIndex:
             rows = self._rows_by_article.get(article, np.array([], dtype=int))
             by_article[article] = [all_ids[i] for i in rows[target[rows] > 0]] if len(rows) else []
         order: dict[str, int] = {}
-        several = [cid for ids in by_article.values() if len(ids) > 1 for cid in ids]
-        if query_vector is not None and 0 < len(several) <= _SEARCH_AMONG_IDS_UP_TO:
-            # one search among the candidates' passages, inside the store, ranks them all
-            order = {cid: i for i, cid in enumerate(self._nearest(query_vector, 100, among=several))}
+        several = [self._row_by_id[cid] for ids in by_article.values() if len(ids) > 1 for cid in ids]
+        if query_vector is not None and several and self._vectors is not None:
+            # the candidates' passages ranked together by similarity to the question
+            order = {all_ids[row]: i for i, row in enumerate(self._ranked_rows(query_vector, several))}
         for article in articles:
             ids = sorted(by_article[article], key=lambda cid: order.get(cid, len(order)))
             ranked.extend(ids[:2])
@@ -524,6 +571,13 @@ def _passage(node: TextNode, score: float) -> Passage:
 
 def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     return (items[i : i + size] for i in range(0, len(items), size))
+
+
+def _crosses_language(query: str, filters: SearchFilters) -> bool:
+    """English asked of Chinese passages or the reverse (the two Chinese scripts share one normal form)."""
+    family = {"zh-Hant": "zh", "zh-Hans": "zh", "en": "en"}
+    wanted = {family.get(language) for language in filters.language or []}
+    return bool(wanted) and family.get(detect_language(query)) not in wanted
 
 
 def _filter_key(filters: SearchFilters) -> tuple:
