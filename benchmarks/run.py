@@ -186,6 +186,7 @@ def bench_conversations(index_dir: Path, tmp: Path) -> dict:
 
     service = Copilot(Settings(store_dir=index_dir, conversations_db=tmp / "bench-conversations.sqlite3",
                                audit_db=tmp / "bench-audit.sqlite3"))
+    service.warm()  # as `copilot serve` does at start
     add_ms, suggest_ms = [], []
     for path in sorted((PROJECT_ROOT / "evals" / "conversations" / "dev").glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -217,6 +218,7 @@ def bench_suggest(index_dir: Path, tmp: Path) -> dict:
             continue
     if not cases:
         return {"skipped": "no drafting set could be read"}
+    service.warm()
     service.suggest(cases[0].complaint)  # the first call loads the models
     total: list[float] = []
     stages: dict[str, list[float]] = {"analysis": [], "retrieval": [], "drafting": []}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -294,6 +295,8 @@ def serve(
         except OSError:
             _fail(f"port {port} on {host} is already in use: stop the other process or pass --port (COPILOT_PORT)")
     service = Copilot(settings)
+    # the fixed guidance searches in the background, so the first agents' suggestions do not pay for them
+    threading.Thread(target=service.warm, name="warm", daemon=True).start()
     app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
     typer.echo(f"complaint-copilot on http://{host}:{port}/ (API docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -323,6 +323,16 @@ class Copilot:
             self._retrieve(plan, live.query if live is not None and live.query else text)
         return plan
 
+    def warm(self) -> None:
+        """Run the fixed guidance searches for every language now, so that no first suggestion pays for them
+        (three query embeddings, about 120 ms); without an index there is nothing to warm."""
+        try:
+            for lang in ("zh-Hant", "zh-Hans", "en"):
+                for kind in DRAFT_KINDS:
+                    self._guidance_for(kind, lang)
+        except (IndexMissing, StoreUnavailable):
+            return
+
     def _guidance_for(self, kind: str, lang: str) -> list[Passage]:
         """The guidance behind a kind of draft: a fixed search, so its answer is kept until the index changes."""
         key = (kind, lang, self.index.generation)

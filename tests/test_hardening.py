@@ -292,3 +292,9 @@ def test_an_index_built_with_another_embedding_model_names_the_rebuild(kb_settin
     Copilot(settings.model_copy(update={"embedding": "none"})).index_knowledge([docs])
     with pytest.raises(IndexMissing, match=r"built with another embedding model \(lexical\).*`copilot kb index`"):
         Copilot(settings).search_knowledge("退款要多久")
+
+
+def test_warming_up_without_an_index_is_harmless(kb_settings, tmp_path):
+    service = Copilot(kb_settings.model_copy(update={"data_dir": tmp_path / "var", "store_dir": tmp_path / "var" / "index"}))
+    service.warm()
+    assert service.suggest("我的包裹一直沒到，已經晚了五天！").drafts
