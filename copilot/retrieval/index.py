@@ -232,16 +232,15 @@ class KnowledgeIndex:
     def _embed_by_sentence(self, chunks: list[Chunk], nodes: list[TextNode]) -> None:
         """Embed each passage's heading path, written questions and sentences as short units, store the
         questions and sentences as sentence vectors, and give the passage the mean of its units (the heading
-        counted twice). Short units embed faster than whole passages, and the mean finds passages as well as
-        a passage's own vector did (better in long documents), so nothing is embedded twice."""
-        units: dict[str, int] = {}
+        counted twice). The embedder's cost is per character, so short units cost what whole passages would;
+        the mean finds passages as well as a passage's own vector did (better in long documents), and nothing
+        is embedded twice."""
+        units: dict[str, None] = {}
         plan = []
         for chunk in chunks:
-            sentences = passage_sentences(chunk)
             heading = normalise(chunk.heading_path)
-            own = [normalise(s) for s in sentences]
-            for text in (heading, *own):
-                units.setdefault(text, len(units))
+            own = [normalise(s) for s in passage_sentences(chunk)]
+            units.update(dict.fromkeys((heading, *own)))
             plan.append((chunk, heading, own))
         # like lengths together: a batch is as slow as its longest text
         texts = sorted(units, key=len)
