@@ -327,8 +327,8 @@ class Copilot:
         """Run the fixed guidance searches for every language now, so that no first suggestion pays for them
         (three query embeddings, about 120 ms); without an index there is nothing to warm."""
         try:
-            for lang in ("zh-Hant", "zh-Hans", "en"):
-                for kind in DRAFT_KINDS:
+            for kind in DRAFT_KINDS:
+                for lang in GUIDANCE_QUERIES[kind]:
                     self._guidance_for(kind, lang)
         except (IndexMissing, StoreUnavailable):
             return

@@ -9,10 +9,11 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel
 
-from copilot.retrieval import KnowledgeIndex, SearchFilters
+from copilot.retrieval import KnowledgeIndex
 from copilot.retrieval.fusion import Fusion
 from copilot.retrieval.quality import LabelledQuery, answers
 
+_CUT = 10  # MRR counts the first relevant passage in the top 10, as `evaluate` does
 GRID: dict[str, tuple[float, ...]] = {
     "k": (2, 3, 5, 10, 60),
     "dense": (0.5, 1.0, 1.5),
@@ -39,22 +40,18 @@ class TunedFusion(BaseModel):
 def question_channels(index: KnowledgeIndex, queries: list[LabelledQuery]) -> list[QuestionChannels]:
     out = []
     for q in queries:
-        filters = q.filters or SearchFilters()
-        if not filters.kind:
-            filters = filters.model_copy(update={"kind": list(index.settings.search_kinds)})
-        retriever = index.retriever(index.settings.candidates, filters, {"bridge": index._bridge(q.query, filters)})
-        channels, _ = retriever.channels(q.query)
+        channels, _ = index.question_retriever(q.query, _CUT, q.filters).channels(q.query)
         found = list(dict.fromkeys(key for ranking in channels.values() for key in ranking))
         passages = index.passages(found)
         out.append(QuestionChannels(channels=channels, relevant={p.chunk_id for p in passages if answers(q, p)}))
     return out
 
 
-def mrr(index: KnowledgeIndex, questions: list[QuestionChannels], fusion: Fusion, k: int = 10) -> float:
-    retriever = index.retriever(k)
+def mrr(index: KnowledgeIndex, questions: list[QuestionChannels], fusion: Fusion) -> float:
+    retriever = index.retriever(_CUT)
     total = 0.0
     for q in questions:
-        ranked = retriever._diversify(fusion.order(q.channels)[0])
+        ranked = retriever.diversify(fusion.order(q.channels)[0])
         total += next((1 / i for i, key in enumerate(ranked, start=1) if key in q.relevant), 0.0)
     return total / max(len(questions), 1)
 

@@ -49,8 +49,8 @@ class Chunk(BaseModel):
     position: int = 0
     asks: list[str] = Field(
         default_factory=list,
-        description="What people will ask that this passage answers: written questions, or context derived from "
-        "the section (its opening sentence), indexed with the passage in both channels.",
+        description="The questions written for this passage's section (`questions:` in the front matter), indexed "
+        "with the passage in both channels.",
     )
 
     @property
@@ -66,8 +66,8 @@ class Chunk(BaseModel):
     def make_id(doc_id: str, section: str, text: str, asks: list[str] | None = None) -> str:
         """Content hash: the same passage in the same document keeps its id, so it is not re-embedded (what it
         answers is part of what gets embedded, so a change there makes a new id)."""
-        extra = "\x1e".join(asks) if asks else ""
-        digest = hashlib.sha256(f"{doc_id}\x1f{section}\x1f{text}{chr(0x1f) + extra if extra else ''}".encode()).hexdigest()
+        parts = [doc_id, section, text, *(["\x1e".join(asks)] if asks else [])]
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
         return digest[:32]
 
 

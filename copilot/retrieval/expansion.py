@@ -52,6 +52,11 @@ class QueryExpander:
         self.max_terms = max_terms
         self.per_concept = per_concept
         self._groups_of: dict[str, list[int]] = {}
+        # each group's formal terms as searched: normalised once, each language in turn, duplicates dropped
+        self._formal = [
+            list(dict.fromkeys(k for t in _interleave([g.formal.get(lang, []) for lang in LANGUAGES]) if (k := normalise(t).strip())))
+            for g in groups
+        ]
         for number, group in enumerate(groups):
             for terms in (*group.formal.values(), *group.colloquial.values()):
                 for term in terms:
@@ -84,13 +89,9 @@ class QueryExpander:
             numbers.extend(n for n in self._groups_of[key] if n not in numbers)
         terms: list[str] = []
         for number in numbers:
-            # a few terms of every concept touched, each language in turn, rather than all of the first one
-            added = 0
-            for term in _interleave([self.groups[number].formal.get(language, []) for language in LANGUAGES]):
-                key = normalise(term).strip()
-                if added < self.per_concept and key and key not in terms and key not in text:
-                    terms.append(key)
-                    added += 1
+            # a few terms of every concept touched, rather than all of the first one
+            fresh = [term for term in self._formal[number] if term not in terms and term not in text]
+            terms.extend(fresh[: self.per_concept])
         return Expansion(
             concepts=[self.groups[n].concept for n in numbers], matched=matched, terms=terms[: self.max_terms]
         )

@@ -344,7 +344,7 @@ class KnowledgeIndex:
         if not allowed:
             return []
         mask = self._mask(filters)
-        if len(allowed) * 2 >= len(mask) and not _crosses_language(query, filters):
+        if len(allowed) * 2 >= len(mask) and not _crosses_language(detect_language(query), filters):
             # a filter that keeps most passages: the HNSW search, oversampled, usually holds enough of them
             wanted = min(len(mask), int(n * len(mask) / len(allowed) * 2) + 20)
             kept = [cid for cid in self._nearest(vector, wanted) if (row := self._row_by_id.get(cid)) is not None and mask[row]]
@@ -405,29 +405,26 @@ class KnowledgeIndex:
     def _sentence_vectors(self, passage_ids: list[str]) -> dict[str, np.ndarray]:
         """Each passage's unit vectors, from a bounded cache (cleared when the passages change), the missing
         ones in one fetch by id from the store."""
-        with self._cache_lock:
-            return self._cached_sentence_vectors(passage_ids)
-
-    def _cached_sentence_vectors(self, passage_ids: list[str]) -> dict[str, np.ndarray]:
         cache = self._sentence_cache
-        missing = [(cid, int(self._lexical_meta[row].get("sentences") or 0)) for cid in passage_ids
-                   if cid not in cache and (row := self._row_by_id.get(cid)) is not None]
-        ids = [_sentence_id(cid, n) for cid, count in missing for n in range(count)]
-        if ids:
-            got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
-            rows: dict[str, list] = {}
-            for sentence_id, vector in zip(got["ids"], got["embeddings"], strict=True):
-                rows.setdefault(sentence_id.rpartition("~")[0], []).append(vector)
-            for cid, found in rows.items():
-                cache[cid] = np.asarray(found, dtype=np.float32)
-            while len(cache) > _CACHED_PASSAGES:
-                cache.popitem(last=False)
-        out = {}
-        for cid in passage_ids:
-            if cid in cache:
-                cache.move_to_end(cid)
-                out[cid] = cache[cid]
-        return out
+        with self._cache_lock:
+            missing = [(cid, int(self._lexical_meta[row].get("sentences") or 0)) for cid in passage_ids
+                       if cid not in cache and (row := self._row_by_id.get(cid)) is not None]
+            ids = [_sentence_id(cid, n) for cid, count in missing for n in range(count)]
+            if ids:
+                got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
+                rows: dict[str, list] = {}
+                for sentence_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+                    rows.setdefault(sentence_id.rpartition("~")[0], []).append(vector)
+                for cid, found in rows.items():
+                    cache[cid] = np.asarray(found, dtype=np.float32)
+                while len(cache) > _CACHED_PASSAGES:
+                    cache.popitem(last=False)
+            out = {}
+            for cid in passage_ids:
+                if cid in cache:
+                    cache.move_to_end(cid)
+                    out[cid] = cache[cid]
+            return out
 
     def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
         return {n.node_id: n for n in self.vector_store.get_nodes(node_ids=ids)}  # type: ignore[misc]
@@ -456,6 +453,13 @@ class KnowledgeIndex:
             sentences=self._sentence_rank if sentences and self.sentence_collection is not None else None,
         )
 
+    def question_retriever(self, query: str, k: int, filters: SearchFilters | None = None) -> HybridRetriever:
+        """The retriever a search of this question uses: the default kinds when the filters name none, and the
+        translation bridge as a channel."""
+        if filters is None or not filters.kind:
+            filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
+        return self.retriever(k, filters, {"bridge": self._bridge(query, filters)})
+
     def _doc_of(self, chunk_id: str) -> str:
         return self._doc_by_id.get(chunk_id, chunk_id)
 
@@ -463,11 +467,7 @@ class KnowledgeIndex:
         """Cross-lingual ranking through translations: search in the query's own language, then map each
         article found to its best passage in the requested language (translations share `article`)."""
         query_lang = detect_language(query)
-        wanted = filters.language or []
-        if not wanted or query_lang == "other":
-            return []
-        same_script = {"zh-Hant": "zh", "zh-Hans": "zh", "en": "en"}
-        if same_script.get(query_lang) in {same_script.get(w) for w in wanted}:
+        if query_lang == "other" or not _crosses_language(query_lang, filters):
             return []
         source_langs = ["en"] if query_lang == "en" else ["zh-Hant", "zh-Hans"]
         source = filters.model_copy(update={"language": source_langs})
@@ -479,7 +479,7 @@ class KnowledgeIndex:
                 articles.append(article)
         if not articles:
             return []
-        target = self._mask(filters.model_copy(update={"article": None}))
+        target = self._mask(filters)
         all_ids = self._lexical.ids if self._lexical else []
         ranked: list[str] = []
         query_vector = self.embedder.get_query_embedding(normalise(query)) if self.embedder else None
@@ -503,15 +503,13 @@ class KnowledgeIndex:
     def explain(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> SearchAnswer:
         """Search, and say how: which channel found each passage, what the question was expanded with."""
         query = self._checked_query(query, k)
-        if filters is None or not filters.kind:
-            filters = (filters or SearchFilters()).model_copy(update={"kind": list(self.settings.search_kinds)})
         notices = []
         if detect_language(query) == "other":
             notices.append(
                 "the question is not in Chinese or English, the languages the knowledge and the word lists are "
                 "in: it was matched by meaning only, so results may miss; ask in Chinese or English for better ones"
             )
-        retriever = self.retriever(k, filters, {"bridge": self._bridge(query, filters)})
+        retriever = self.question_retriever(query, k, filters)
         hits = retriever.retrieve(query)
         ranking = retriever.last
         passages = [_passage(hit.node, float(hit.score or 0.0)) for hit in hits]
@@ -572,11 +570,12 @@ def _batches(items: list[T], size: int) -> Iterable[list[T]]:
     return (items[i : i + size] for i in range(0, len(items), size))
 
 
-def _crosses_language(query: str, filters: SearchFilters) -> bool:
-    """English asked of Chinese passages or the reverse (the two Chinese scripts share one normal form)."""
+def _crosses_language(query_lang: str, filters: SearchFilters) -> bool:
+    """The filters ask for passages in another language than the question's: English asked of Chinese ones or
+    the reverse (the two Chinese scripts share one normal form)."""
     family = {"zh-Hant": "zh", "zh-Hans": "zh", "en": "en"}
     wanted = {family.get(language) for language in filters.language or []}
-    return bool(wanted) and family.get(detect_language(query)) not in wanted
+    return bool(wanted) and family.get(query_lang) not in wanted
 
 
 def _filter_key(filters: SearchFilters) -> tuple:

@@ -36,7 +36,8 @@ class Passage(BaseModel):
     lexical_rank: int | None = Field(None, description="1-based rank in the BM25 channel, if it found it.")
     channels: dict[str, int] = Field(
         default_factory=dict,
-        description="Each channel that found the passage (dense, lexical, expansion, bridge) and its 1-based rank there.",
+        description="Each channel that found the passage (dense, lexical, expansion, bridge, sentences) and its "
+        "1-based rank there.",
     )
 
 

@@ -46,8 +46,8 @@ class HybridRetriever(BaseRetriever):
     retrieval); `nodes(ids)` fetches the passages of the fused list. Each channel contributes `candidates`
     passages; `expander` adds a BM25 channel over the formal terms of what the question says in other words;
     `extra_rankings` are further named channels; `sentences(query, candidates)` ranks the best candidates the
-    other channels found by their best-matching sentence; `fusion` says how much each channel counts. The fused list is
-    cut at `top_k`.
+    other channels found by their best-matching sentence; `fusion` says how much each channel counts. The
+    fused list is cut at `top_k`.
     """
 
     def __init__(
@@ -107,7 +107,7 @@ class HybridRetriever(BaseRetriever):
         passage."""
         channels, expansion = self.channels(query)
         ordered, scores = self.fusion.order(channels)
-        return Ranking(self._diversify(ordered), scores, channels, expansion)
+        return Ranking(self.diversify(ordered), scores, channels, expansion)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         ranking = self.last = self.rank(query_bundle.query_str)
@@ -121,7 +121,7 @@ class HybridRetriever(BaseRetriever):
             results.append(NodeWithScore(node=node, score=ranking.scores[key]))
         return results
 
-    def _diversify(self, ranked: list[str]) -> list[str]:
+    def diversify(self, ranked: list[str]) -> list[str]:
         """At most `per_doc` passages of one document before the others have had their turn (0: no cap), so
         the agent sees the best passage of several articles rather than three passages of one; when fewer
         documents than `top_k` match, their further passages fill the list in fused order."""
