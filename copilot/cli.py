@@ -431,7 +431,8 @@ def eval_tune_fusion(
             service = Copilot(settings.model_copy(update={"data_dir": Path(scratch) / str(n)}) if docs else settings)
             if docs:
                 service.index_knowledge([Path(docs)])
-            prepared[Path(queries_path).name] = (service.index, question_channels(service.index, load_queries(Path(queries_path))))
+            queries = load_queries(Path(queries_path), sources=Path(docs) if docs else None)
+            prepared[Path(queries_path).name] = (service.index, question_channels(service.index, queries))
         tuned = tune_fusion(prepared)
     if write:
         write_fusion(settings.knowledge_dir / "retrieval" / "fusion.yaml", tuned, list(prepared))

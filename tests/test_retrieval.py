@@ -121,7 +121,8 @@ def seeds_copilot(kb_settings, tmp_path_factory):
 def test_retrieval_quality_on_the_fresh_test_sets(request, name, corpus):
     """Shipped knowledge: the first passage of a relevant article. Seed articles: the first passage holding the
     answer snippet (passage level, with only five documents)."""
-    queries = [q for q in load_queries(EVALS / f"{name}.jsonl") if q.corpus == corpus]
+    sources = SEEDS if corpus == "seeds" else None  # the seed questions' answers are places in those files
+    queries = [q for q in load_queries(EVALS / f"{name}.jsonl", sources) if q.corpus == corpus]
     assert len(queries) >= 70
     service = request.getfixturevalue("kb_copilot" if corpus == "shipped" else "seeds_copilot")
     report = evaluate(service.search_knowledge, queries, k=10)
@@ -225,3 +226,11 @@ def test_a_filter_that_removes_the_nearest_passages_still_finds_the_best_kept_on
     assert index._vectors is not None and len(index._vectors) == index.count()
     in_store = index._nearest(index.embedder.get_query_embedding(question), 10, among=index._allowed_ids(filters))
     assert index._dense_search(question, 10, filters) == in_store
+
+
+def test_a_set_pointing_into_source_files_needs_them(kb_copilot, tmp_path):
+    queries = load_queries(EVALS / "seeds_dev.jsonl")[:2]
+    with pytest.raises(ValueError, match=r"points into .*load the set with the folder of its source files"):
+        evaluate(kb_copilot.search_knowledge, queries)
+    with pytest.raises(FileNotFoundError, match=r"which does not exist"):
+        load_queries(EVALS / "seeds_dev.jsonl", sources=tmp_path)

@@ -24,6 +24,12 @@ class LabelledQuery(BaseModel):
     lang: str
     relevant: list[str] = Field(default_factory=list, description="Article ids that answer the query.")
     answer: str = Field("", description="Or: a snippet of the source text; the passage holding it answers.")
+    source: str = Field("", description="The source file the snippet is in.")
+    answer_at: tuple[int, int] | None = Field(
+        None,
+        description="Where the snippet lies in `source` (character offsets): the sets keep the place, not the "
+        "copied text, and `load_queries(..., sources=FOLDER)` reads it from the file.",
+    )
     filters: SearchFilters | None = None
     type: str = ""
     crossing: str = Field("", description="en_to_zh, hans_to_hant, hant_to_hans or none: the question's language "
@@ -52,8 +58,21 @@ class QualityReport(BaseModel):
     outcomes: list[QueryOutcome]
 
 
-def load_queries(path: Path) -> list[LabelledQuery]:
-    return [LabelledQuery(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_queries(path: Path, sources: Path | None = None) -> list[LabelledQuery]:
+    """The labelled queries in `path`; those whose answer is a place in a source file get the snippet read
+    from that file in the folder `sources`."""
+    queries = [LabelledQuery(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts: dict[str, str] = {}
+    for q in queries:
+        if q.answer_at is not None and not q.answer and sources is not None:
+            if q.source not in texts:
+                file = sources / q.source
+                if not file.is_file():
+                    raise FileNotFoundError(f"{path}: query {q.id} points into {file}, which does not exist")
+                texts[q.source] = file.read_text(encoding="utf-8")
+            start, end = q.answer_at
+            q.answer = texts[q.source][start:end]
+    return queries
 
 
 def _summary(outcomes: list[QueryOutcome]) -> dict[str, float]:
@@ -75,6 +94,9 @@ def answers(query: LabelledQuery, passage: Passage) -> bool:
     """The passage is from a relevant article, or holds the snippet (or, where the snippet straddles two
     passages, one of its halves)."""
     if not query.answer:
+        if query.answer_at is not None:
+            raise ValueError(f"query {query.id} points into {query.source}: load the set with the folder of its "
+                             "source files (load_queries(path, sources=FOLDER))")
         return passage.article in query.relevant
     snippet, text = comparable(query.answer), comparable(passage.text)
     if snippet in text:
