@@ -229,6 +229,31 @@ def test_a_filter_that_removes_the_nearest_passages_still_finds_the_best_kept_on
     assert index._dense_search(question, 10, filters) == in_store
 
 
+def test_passages_read_from_memory_are_the_stored_ones(kb_settings, tmp_path):
+    """Search results are built from the copy held with the lexical index: the same text, metadata and
+    document as the store gives back, also for a record written without llama-index's serialised node."""
+    import shutil
+
+    from copilot.retrieval.index import KnowledgeIndex
+
+    settings = kb_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    shutil.copytree(kb_settings.data_dir, settings.data_dir)
+    index = KnowledgeIndex(settings)
+    some = index.collection.get(limit=5, include=["embeddings", "metadatas"])
+    meta = {k: v for k, v in some["metadatas"][0].items() if k != "_node_content"} | {"document_id": "raw"}
+    index.collection.add(ids=["raw-1"], documents=["退款逾期，客人要求主管回覆。"], metadatas=[meta],
+                         embeddings=[some["embeddings"][0]])
+    index._ensure_lexical()
+    ids = [*some["ids"], "raw-1"]
+    from_memory = index._nodes(ids)
+    from_store = {n.node_id: n for n in index.vector_store.get_nodes(node_ids=ids)}
+    assert set(from_memory) == set(from_store) == set(ids)
+    for cid in ids:
+        assert from_memory[cid].get_content() == from_store[cid].get_content()
+        assert from_memory[cid].metadata == from_store[cid].metadata
+        assert from_memory[cid].ref_doc_id == from_store[cid].ref_doc_id
+
+
 def test_a_set_pointing_into_source_files_needs_them(kb_copilot, tmp_path):
     queries = load_queries(EVALS / "seeds_dev.jsonl")[:2]
     with pytest.raises(ValueError, match=r"points into .*load the set with the folder of its source files"):
