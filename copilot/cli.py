@@ -269,6 +269,7 @@ def suggest(
 def serve(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", help="Port (default 7860)."),
+    api_only: bool = typer.Option(False, "--api-only", help="Serve the HTTP API without the side panel (a replica for CRMs)."),
 ) -> None:
     """Run the API and the side panel in one process (panel at /, API under /v1, docs at /docs)."""
     import socket
@@ -295,9 +296,13 @@ def serve(
         except OSError:
             _fail(f"port {port} on {host} is already in use: stop the other process or pass --port (COPILOT_PORT)")
     service = Copilot(settings)
+    # the database is opened now: a wrong URL, password or schema stops the start with one line
+    service.stores.open()
     # the fixed guidance searches in the background, so the first agents' suggestions do not pay for them
     threading.Thread(target=service.warm, name="warm", daemon=True).start()
-    app = gr.mount_gradio_app(create_app(service), build_panel(service), path="/", css=CSS)
+    app = create_app(service)
+    if not api_only:
+        app = gr.mount_gradio_app(app, build_panel(service), path="/", css=CSS)
     typer.echo(f"complaint-copilot on http://{host}:{port}/ (API docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -574,8 +579,69 @@ def logs_export(
         typer.echo(text, nl=False)
 
 
+db = typer.Typer(no_args_is_help=True, help="The database of the audit log, conversations and rate limits.")
+app.add_typer(db, name="db")
+
+
+def _stores():
+    from copilot.stores import Stores
+
+    return Stores(get_settings())
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Bring the schema up to date (safe to run from several machines at once: one applies, the others wait)."""
+    stores = _stores()
+    for component, applied in stores.migrate().items():
+        done = f"applied {', '.join(map(str, applied))}" if applied else "already up to date"
+        typer.echo(f"{component}: {done}")
+    for state in stores.state():
+        typer.echo(f"{state.component} at version {state.version} in {state.where}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Reachable, and at this copilot's schema version? Exit 1 and say what to run if not."""
+    states = _stores().state()
+    for state in states:
+        mark = "ok" if state.current else ("run `copilot db migrate`" if state.version < state.latest else "newer than this copilot: upgrade it")
+        typer.echo(f"{state.component}: version {state.version} of {state.latest} in {state.where}: {mark}")
+    if not all(state.current for state in states):
+        raise typer.Exit(1)
+
+
+@db.command("copy")
+def db_copy(
+    source: str = typer.Option(..., "--from", help="sqlite:PATH: an audit.sqlite3 or conversations.sqlite3 file, or the data folder holding them."),
+) -> None:
+    """Copy an existing SQLite audit log and conversations into the configured database (rows already there are
+    kept; running it again copies nothing twice)."""
+    if not source.startswith("sqlite:"):
+        _fail(f"--from {source!r}: give sqlite:PATH, the SQLite file or data folder to copy from")
+    path = Path(source.removeprefix("sqlite:")).expanduser()
+    if not path.exists():
+        _fail(f"--from {source!r}: {path} does not exist")
+    for table, count in _stores().copy_from_sqlite(path).items():
+        typer.echo(f"{table}: {count} rows copied")
+
+
+@db.command("vacuum")
+def db_vacuum() -> None:
+    """Reclaim the space of forgotten conversations, so their text leaves the data files (see README: privacy)."""
+    stores = _stores()
+    stores.conversations.db.vacuum(["turns", "conversations"])
+    typer.echo(f"vacuumed the conversations in {stores.conversations.db.where}")
+
+
 def main() -> None:
-    app()
+    from copilot.storage import DatabaseConfigError, DatabaseUnavailable
+
+    try:
+        app()
+    except (DatabaseConfigError, DatabaseUnavailable) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ from copilot.retrieval.fusion import load_fusion
 from copilot.retrieval.index import ProgressFn
 from copilot.retrieval.lexical import normalise
 from copilot.settings import Settings, get_settings
+from copilot.stores import Stores
 from copilot.text.language import script_is_ambiguous
 
 BUILTIN_SOURCE = "builtin:knowledge"
@@ -81,7 +82,8 @@ class Copilot:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self._index: KnowledgeIndex | None = None
-        self._read_cache: dict[str, tuple[int, Conversation]] = {}
+        self.stores = Stores(self.settings)
+        self._read_cache: dict[str, tuple[tuple[str, int], Conversation]] = {}
         self._guidance_cache: dict[tuple[str, str, int], list[Passage]] = {}
         self.metrics: dict[str, int] = {"suggestions": 0, "llm_fallbacks": 0, "llm_rewrites": 0, "rule_fixes": 0}
 
@@ -227,11 +229,9 @@ class Copilot:
                                          policy=r.category, ledger=r.ledger),
             llm=self.llm, metrics=self.metrics, adjudicate=self._adjudicated)
 
-    @cached_property
+    @property
     def audit(self):
-        from copilot.audit import AuditLog
-
-        return AuditLog(self.settings.audit_path)
+        return self.stores.audit
 
     # ---------------------------------------------------------------- suggesting
 
@@ -430,11 +430,9 @@ class Copilot:
 
     # ---------------------------------------------------------------- conversations
 
-    @cached_property
+    @property
     def conversation_store(self):
-        from copilot.conversation.store import ConversationStore
-
-        return ConversationStore(self.settings.conversations_path)
+        return self.stores.conversations
 
     @cached_property
     def conversation_reader(self):
@@ -456,34 +454,36 @@ class Copilot:
         self.conversation_store.create(conversation_id, start, client=client)
         return self.conversation(conversation_id)
 
-    def add_message(self, conversation_id: str, message: MessageIn, *, client: str | None = None) -> Conversation:
+    def add_message(self, conversation_id: str, message: MessageIn, *, client: str | None = None,
+                    request_key: str | None = None) -> Conversation:
         """Append a customer or agent turn; returns the conversation as it now reads. An agent turn is what
-        was sent: its check goes to the audit log like any final text."""
+        was sent: its check goes to the audit log like any final text. A turn sent again with the same
+        `request_key` (a CRM's retry) is stored and logged once."""
         from datetime import UTC, datetime
 
         if not message.text.strip():
             raise ComplaintError(f"the {message.role} turn is empty: send the text that was said")
-        if not self.conversation_store.exists(conversation_id):
+        appended = self.conversation_store.append(conversation_id, message, message.at or datetime.now(UTC), request_key)
+        if appended is None:
             raise UnknownConversation(f"no conversation with id {conversation_id!r}: start one with POST /v1/conversations")
-        index = self.conversation_store.append(conversation_id, message, message.at or datetime.now(UTC))
         conversation = self.conversation(conversation_id)
-        turn = next((t for t in conversation.turns if t.index == index), None)
-        if turn is not None and turn.check is not None:
+        turn = next((t for t in conversation.turns if t.index == appended.index), None)
+        if appended.new and turn is not None and turn.check is not None:
             self.audit.record_check(turn.text, turn.check, final=True, client=client)
         return conversation
 
     def conversation(self, conversation_id: str) -> Conversation:
         """The conversation with each turn read, the trend, alerts and the commitments ledger."""
-        count = self.conversation_store.turn_count(conversation_id)
+        version = self.conversation_store.version(conversation_id)
         cached = self._read_cache.get(conversation_id)
-        if cached is not None and cached[0] == count:
+        if cached is not None and cached[0] == version:
             return cached[1]
         stored = self.conversation_store.load(conversation_id)
         if stored is None:
             raise UnknownConversation(f"no conversation with id {conversation_id!r}: start one with POST /v1/conversations")
         created, start, turns = stored
         conversation = self.conversation_reader.read(conversation_id, created, start, turns)
-        self._read_cache[conversation_id] = (len(turns), conversation)
+        self._read_cache[conversation_id] = ((created.isoformat(), len(turns)), conversation)
         return conversation
 
     def delete_conversation(self, conversation_id: str) -> None:

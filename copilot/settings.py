@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +78,19 @@ class Settings(BaseSettings):
     )
     max_complaint_chars: int = Field(8000, ge=200, description="Longer complaints are refused (a conversation's turns are read at the start and the end).")
 
+    database_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL shared by several replicas (postgresql://USER:PASSWORD@HOST:PORT/DATABASE): the audit "
+        "log, feedback, idempotency keys, conversations and rate limits live there. Unset: the SQLite files below.",
+    )
+    database_pool_size: int = Field(10, ge=1, le=200, description="Most connections one replica opens to PostgreSQL.")
+    database_timeout: float = Field(
+        5.0, gt=0, le=60, description="Seconds to wait for PostgreSQL before a request answers 503 (and for the check at start-up)."
+    )
+    idempotency_lease_seconds: float = Field(
+        120.0, gt=0, description="How long a request holds its Idempotency-Key; a retry after that runs again if the "
+        "first request never answered (its replica stopped)."
+    )
     audit_db: Path | None = Field(None, description="SQLite audit log; default <data_dir>/audit.sqlite3.")
     conversations_db: Path | None = Field(None, description="SQLite file of live conversations; default <data_dir>/conversations.sqlite3.")
     conversation_turns: int = Field(8, ge=1, description="Most recent turns the LLM sees verbatim; older ones are summarised.")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from copilot.api import create_app
 from copilot.api.app import hash_key
+from copilot.audit.store import MIGRATIONS as AUDIT_MIGRATIONS
 from copilot.cli import app as cli
 from copilot.service import Copilot
 from tests.conftest import free_port, serve_in_thread
@@ -80,7 +81,7 @@ def test_suggest_is_logged_masked_and_idempotent_and_feedback_is_recorded(secure
 
     db = sqlite3.connect(settings.audit_path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == AUDIT_MIGRATIONS.latest
     (complaint,) = db.execute("SELECT complaint FROM suggestions WHERE id = ?", (suggestion["id"],)).fetchone()
     assert "13812345678" not in complaint and "wang@example.com" not in complaint and "[PHONE]" in complaint
     assert db.execute("SELECT count(*) FROM suggestions").fetchone()[0] == 1, "the replay was not a second suggestion"

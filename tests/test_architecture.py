@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1] / "copilot"
 # what each stage may import from the package (itself always allowed)
 ALLOWED = {
     "copilot.text": set(),
+    "copilot.storage": set(),
     "copilot.knowledge": {"copilot.text"},
     "copilot.checking": {"copilot.knowledge", "copilot.text", "copilot.privacy"},
     "copilot.analysis": {"copilot.knowledge", "copilot.text"},

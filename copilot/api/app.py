@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
-import time
 import uuid
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from copilot import __version__
 from copilot.audit import Feedback
+from copilot.audit.idempotency import KeyBusy, KeyReused
 from copilot.checking import CheckError, CheckResult
 from copilot.conversation import Brief, Conversation, ConversationStart, MessageIn
 from copilot.conversation.store import ConversationExists
@@ -24,6 +24,7 @@ from copilot.drafting import SuggestContext, Suggestion
 from copilot.drafting.rewrite import RewriteRequest, RewriteResult, RewriteUnavailable
 from copilot.retrieval import IndexMissing, Passage, QueryError, SearchAnswer, SearchFilters, StoreUnavailable
 from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
+from copilot.storage import DatabaseUnavailable
 
 
 class CheckRequest(BaseModel):
@@ -81,30 +82,12 @@ def _error(status: int, code: str, message: str, request: Request, headers: dict
     return JSONResponse(status_code=status, content={"error": body.model_dump()}, headers=headers)
 
 
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return _error(503, "database_unavailable", str(exc), request, headers={"Retry-After": "1"})
+
+
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-class RateLimiter:
-    """A token bucket per client: `per_minute` requests, refilled continuously."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self.buckets: dict[str, tuple[float, float]] = {}
-        self.lock = threading.Lock()
-
-    def take(self, client: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait."""
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self.buckets[client] = (tokens - 1, now)
-                return 0.0
-            self.buckets[client] = (tokens, now)
-            return (1 - tokens) / self.rate
 
 
 def create_app(service: Copilot | None = None) -> FastAPI:
@@ -119,7 +102,7 @@ def create_app(service: Copilot | None = None) -> FastAPI:
 
     settings = copilot.settings
     accepted = [h.lower() for h in settings.api_key_hashes]
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = copilot.stores.rate_limiter
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -136,7 +119,10 @@ def create_app(service: Copilot | None = None) -> FastAPI:
                     return _error(401, code, "send a valid API key in the X-API-Key header (or Authorization: Bearer)", request)
                 request.state.client = "key:" + digest[:12]
             client = request.state.client or f"ip:{request.client.host if request.client else '-'}"
-            wait = limiter.take(client)
+            try:
+                wait = limiter.take(client)
+            except DatabaseUnavailable as exc:  # raised in middleware, which the exception handlers do not see
+                return _unavailable(request, exc)
             if wait > 0:
                 return _error(429, "rate_limited", f"too many requests: retry in {wait:.1f} s", request,
                               headers={"Retry-After": str(max(1, round(wait)))})
@@ -154,6 +140,42 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             return _error(400, "malformed_json", "the body is not valid JSON: send one JSON object with Content-Type application/json", request)
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: {e['msg']}" for e in errors)
         return _error(422, "invalid_request", problems or "the request body is not valid", request)
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        return _unavailable(request, exc)
+
+    def idempotent(request: Request, body: BaseModel | None, work: Callable[[], BaseModel | Response], status: int = 200):
+        """Run `work` once per Idempotency-Key: a retry with the same key, on this replica or another, gets the
+        first answer back (`Idempotent-Replayed: true`) or waits for it while it is being made."""
+        key = request.headers.get("idempotency-key")
+        if not key:
+            return work()
+        if len(key) > 200:
+            return _error(422, "invalid_idempotency_key", "the Idempotency-Key header is longer than 200 characters", request)
+        client = request.state.client or "anonymous"
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.url.path}?{request.url.query}\n{body.model_dump_json() if body else ''}".encode()
+        ).hexdigest()
+        keys = copilot.stores.idempotency
+        try:
+            replay = keys.claim(client, key, fingerprint)
+        except KeyReused as exc:
+            return _error(422, "idempotency_key_reused", str(exc), request)
+        except KeyBusy as exc:
+            return _error(409, "idempotency_key_busy", str(exc), request, headers={"Retry-After": "1"})
+        if replay is not None:
+            return JSONResponse(json.loads(replay.response), status_code=replay.status, headers={"Idempotent-Replayed": "true"})
+        try:
+            result = work()
+        except BaseException:
+            keys.release(client, key)
+            raise
+        if isinstance(result, Response):  # an error answer: a retry may run again
+            keys.release(client, key)
+            return result
+        keys.complete(client, key, result.model_dump_json(), status, suggestion_id=str(getattr(result, "id", "") or ""))
+        return result
 
     @app.exception_handler(UnknownConversation)
     async def unknown_conversation(request: Request, exc: UnknownConversation) -> JSONResponse:
@@ -206,21 +228,13 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         """Analysis, retrieved passages and three checked drafts. Nothing is sent to the customer.
 
         Send an `Idempotency-Key` header to make a retry return the first answer instead of a new one."""
-        client = request.state.client or "anonymous"
-        key = request.headers.get("idempotency-key")
-        if key:
-            if len(key) > 200:
-                return _error(422, "invalid_idempotency_key", "the Idempotency-Key header is longer than 200 characters", request)
-            stored = copilot.audit.idempotent(client, key)
-            if stored is not None:
-                return JSONResponse(content=json.loads(stored), headers={"Idempotent-Replayed": "true"})
-        try:
-            result = copilot.suggest(body.complaint, body.context, client=request.state.client)
-        except ComplaintError as exc:
-            return _error(422, "invalid_complaint", str(exc), request)
-        if key:
-            copilot.audit.remember(client, key, result.id, result.model_dump_json())
-        return result
+        def work():
+            try:
+                return copilot.suggest(body.complaint, body.context, client=request.state.client)
+            except ComplaintError as exc:
+                return _error(422, "invalid_complaint", str(exc), request)
+
+        return idempotent(request, body, work)
 
     @app.post("/v1/feedback", tags=["v1"])
     def feedback(body: Feedback, request: Request):
@@ -244,11 +258,15 @@ def create_app(service: Copilot | None = None) -> FastAPI:
 
     @app.post("/v1/conversations", response_model=Conversation, status_code=201, tags=["conversations"])
     def start_conversation(body: ConversationStart, request: Request):
-        """Start following a conversation. Give your own `id` to address it by the CRM's id."""
-        try:
-            return copilot.start_conversation(body, client=request.state.client)
-        except ComplaintError as exc:
-            return _error(422, "invalid_conversation", str(exc), request)
+        """Start following a conversation. Give your own `id` to address it by the CRM's id. With an
+        `Idempotency-Key`, a retry returns the first answer instead of a 409."""
+        def work():
+            try:
+                return copilot.start_conversation(body, client=request.state.client)
+            except ComplaintError as exc:
+                return _error(422, "invalid_conversation", str(exc), request)
+
+        return idempotent(request, body, work, status=201)
 
     @app.get("/v1/conversations/{conversation_id}", response_model=Conversation, tags=["conversations"])
     def get_conversation(conversation_id: str, request: Request):
@@ -264,15 +282,22 @@ def create_app(service: Copilot | None = None) -> FastAPI:
     @app.post("/v1/conversations/{conversation_id}/messages", response_model=MessageResponse, tags=["conversations"])
     def add_message(conversation_id: str, body: MessageIn, request: Request,
                     suggest: bool = Query(False, description="After a customer turn, also draft the next agent turn.")):
-        """Add a customer or agent turn (with its time). An agent turn's promises go into the ledger."""
-        try:
-            conversation = copilot.add_message(conversation_id, body, client=request.state.client)
-            suggestion = None
-            if suggest and body.role == "customer":
-                suggestion = copilot.suggest_next(conversation_id, client=request.state.client)
-        except ComplaintError as exc:
-            return _error(422, "invalid_message", str(exc), request)
-        return MessageResponse(conversation=conversation, suggestion=suggestion)
+        """Add a customer or agent turn (with its time). An agent turn's promises go into the ledger. With an
+        `Idempotency-Key`, a retry (to any replica) stores the turn once and returns the first answer."""
+        key = request.headers.get("idempotency-key")
+        request_key = f"{request.state.client or 'anonymous'}:{key}" if key else None
+
+        def work():
+            try:
+                conversation = copilot.add_message(conversation_id, body, client=request.state.client, request_key=request_key)
+                suggestion = None
+                if suggest and body.role == "customer":
+                    suggestion = copilot.suggest_next(conversation_id, client=request.state.client)
+            except ComplaintError as exc:
+                return _error(422, "invalid_message", str(exc), request)
+            return MessageResponse(conversation=conversation, suggestion=suggestion)
+
+        return idempotent(request, body, work)
 
     @app.post("/v1/conversations/{conversation_id}/suggest", response_model=Suggestion, tags=["conversations"])
     def suggest_next(conversation_id: str, request: Request,

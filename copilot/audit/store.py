@@ -1,23 +1,22 @@
-"""SQLite audit log (see `SQLiteFile`) with masked personal data."""
+"""The audit log (suggestions, final checks, feedback) with masked personal data, in any `Database`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import sqlite3
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.audit.sqlite import SQLiteFile
 from copilot.privacy import mask_pii
+from copilot.storage import Database, Migrations
 
 FeedbackReason = Literal["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
 
-MIGRATIONS: list[str] = [
+MIGRATIONS = Migrations("audit", [
     # 1: the first schema
     """
     CREATE TABLE suggestions (
@@ -71,7 +70,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (client, key)
     );
     """,
-]
+    # 3: a key is held while its first request runs (several replicas may see the retry), and remembers which
+    # request it was for and the answer's status
+    """
+    ALTER TABLE idempotency ADD COLUMN fingerprint TEXT;
+    ALTER TABLE idempotency ADD COLUMN lease_until DOUBLE PRECISION;
+    ALTER TABLE idempotency ADD COLUMN status INTEGER
+    """,
+])
 
 
 class Feedback(BaseModel):
@@ -87,8 +93,14 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class AuditLog(SQLiteFile):
-    MIGRATIONS = MIGRATIONS
+class AuditLog:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        db.prepare(MIGRATIONS)
+
+    def _insert(self, table: str, row: dict) -> None:
+        marks = ", ".join("?" for _ in row)
+        self.db.run(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values()))
 
     # ------------------------------------------------------------------ records
 
@@ -137,36 +149,19 @@ class AuditLog(SQLiteFile):
         return feedback_id
 
     def suggestion_exists(self, suggestion_id: str) -> bool:
-        return self._db().execute("SELECT 1 FROM suggestions WHERE id = ?", (suggestion_id,)).fetchone() is not None
+        return self.db.read("SELECT 1 FROM suggestions WHERE id = ?", (suggestion_id,)).one() is not None
 
     def draft_text(self, suggestion_id: str, kind: str) -> str | None:
-        row = self._db().execute("SELECT drafts FROM suggestions WHERE id = ?", (suggestion_id,)).fetchone()
-        if row is None:
+        drafts = self.db.read("SELECT drafts FROM suggestions WHERE id = ?", (suggestion_id,)).scalar()
+        if drafts is None:
             return None
-        return next((d["text"] for d in json.loads(row[0]) if d["kind"] == kind), None)
-
-    # ------------------------------------------------------------------ idempotency
-
-    def idempotent(self, client: str, key: str) -> str | None:
-        row = self._db().execute("SELECT response FROM idempotency WHERE client = ? AND key = ?", (client, key)).fetchone()
-        return row[0] if row else None
-
-    def remember(self, client: str, key: str, suggestion_id: str, response: str) -> None:
-        self._write(
-            "INSERT OR IGNORE INTO idempotency (client, key, suggestion_id, response, created_at) VALUES (?, ?, ?, ?, ?)",
-            (client, key, suggestion_id, response, _now()),
-        )
+        return next((d["text"] for d in json.loads(drafts) if d["kind"] == kind), None)
 
     # ------------------------------------------------------------------ reading
 
     def rows(self, table: Literal["suggestions", "checks", "feedback"], since: str | None = None) -> list[dict]:
-        db = self._db()
-        db.row_factory = sqlite3.Row
-        try:
-            query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at"
-            return [dict(r) for r in db.execute(query, (since,) if since else ())]
-        finally:
-            db.row_factory = None
+        query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at, id"
+        return self.db.read(query, (since,) if since else ()).dicts()
 
     def export(self, since: str | None, fmt: Literal["jsonl", "csv"]) -> str:
         records = [{"type": t[:-1] if t != "feedback" else "feedback", **r} for t in ("suggestions", "checks", "feedback") for r in self.rows(t, since)]  # type: ignore[arg-type]
@@ -184,11 +179,11 @@ class AuditLog(SQLiteFile):
 
 def analytics(log: AuditLog) -> dict[str, list[dict]]:
     """Aggregates for the analytics page: per day, per rule, acceptance and edits, top categories."""
-    db = log._db()
-    per_day = [{"day": d, "suggestions": n} for d, n in db.execute(
-        "SELECT substr(created_at, 1, 10) AS day, count(*) FROM suggestions GROUP BY day ORDER BY day")]
-    drafts = [json.loads(row[0]) for row in db.execute("SELECT drafts FROM suggestions")]
-    checks = [json.loads(row[0]) for row in db.execute("SELECT result FROM checks WHERE final = 1")]
+    db = log.db
+    per_day = [{"day": d, "suggestions": n} for d, n in db.read(
+        "SELECT substr(created_at, 1, 10) AS day, count(*) FROM suggestions GROUP BY day ORDER BY day").rows]
+    drafts = [json.loads(row[0]) for row in db.read("SELECT drafts FROM suggestions").rows]
+    checks = [json.loads(row[0]) for row in db.read("SELECT result FROM checks WHERE final = 1").rows]
     total_texts = sum(len(d) for d in drafts) + len(checks)
     rules: dict[str, int] = {}
     for group in drafts:
@@ -199,10 +194,10 @@ def analytics(log: AuditLog) -> dict[str, list[dict]]:
         for v in check.get("violations", []):
             rules[v["rule_id"]] = rules.get(v["rule_id"], 0) + 1
     by_rule = [{"rule": r, "rate": round(n / max(total_texts, 1), 3)} for r, n in sorted(rules.items(), key=lambda kv: -kv[1])]
-    feedback = db.execute("SELECT count(*), sum(useful), sum(edited) FROM feedback").fetchone()
+    feedback = db.read("SELECT count(*), sum(useful), sum(edited) FROM feedback").one() or (0, 0, 0)
     n, useful, edited = feedback[0] or 0, feedback[1] or 0, feedback[2] or 0
     rates = [{"measure": "accepted", "rate": round(useful / n, 3) if n else 0.0},
              {"measure": "edited", "rate": round(edited / n, 3) if n else 0.0}]
-    categories = [{"category": c or "-", "suggestions": k} for c, k in db.execute(
-        "SELECT policy, count(*) FROM suggestions GROUP BY policy ORDER BY count(*) DESC LIMIT 10")]
+    categories = [{"category": c or "-", "suggestions": k} for c, k in db.read(
+        "SELECT policy, count(*) FROM suggestions GROUP BY policy ORDER BY count(*) DESC, policy LIMIT 10").rows]
     return {"per_day": per_day, "by_rule": by_rule, "rates": rates, "categories": categories}
