@@ -274,13 +274,10 @@ def serve(
     """Run the API and the side panel in one process (panel at /, API under /v1, docs at /docs)."""
     import socket
 
-    import gradio as gr
     import uvicorn
 
     from copilot.api import create_app
     from copilot.service import Copilot
-    from copilot.ui import build_panel
-    from copilot.ui.panel import CSS
 
     settings = get_settings()
     host = host or settings.host
@@ -302,6 +299,11 @@ def serve(
     threading.Thread(target=service.warm, name="warm", daemon=True).start()
     app = create_app(service)
     if not api_only:
+        import gradio as gr  # the panel's framework is loaded only when the panel is served
+
+        from copilot.ui import build_panel
+        from copilot.ui.panel import CSS
+
         app = gr.mount_gradio_app(app, build_panel(service), path="/", css=CSS)
     typer.echo(f"complaint-copilot on http://{host}:{port}/ (API docs: http://{host}:{port}/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

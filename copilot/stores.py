@@ -86,6 +86,11 @@ class Stores:
         return [ComponentState(component=m.component, where=db.where, version=db.version(m.component), latest=m.latest)
                 for db, m in self._components()]
 
+    def ping(self) -> str:
+        """One round trip to where the state lives (raises DatabaseUnavailable); the engine's name."""
+        self.audit.db.read("SELECT 1")
+        return self.audit.db.engine
+
     def open(self) -> None:
         """Open every store now, so a wrong setting or an old schema stops the start with one clear line
         (DatabaseConfigError) instead of failing the first request."""

@@ -104,6 +104,48 @@ def serve_in_thread(app, seconds: float = 60):
     return server, thread, f"http://127.0.0.1:{port}"
 
 
+@contextmanager
+def running_chroma(folder: Path):
+    """A real `chroma run` on loopback over `folder` (its URL), stopped afterwards."""
+    import subprocess
+    import sys
+
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "chroma.log", "wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
+             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/api/v2/heartbeat", proc)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (skipped, saying how to install it, where there is none)."""
+    from tests.pg_server import INSTALL_HINT, PostgresServer, server_bin
+
+    if server_bin() is None:
+        pytest.skip(INSTALL_HINT)
+    server = PostgresServer(free_port()).init()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(postgres) -> str:
+    """A fresh, empty database on the session's server (its URL)."""
+    import uuid
+
+    return postgres.create_database(f"t{uuid.uuid4().hex[:12]}")
+
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),

@@ -12,7 +12,7 @@ import pytest
 from copilot.retrieval import SearchFilters, StoreUnavailable
 from copilot.service import Copilot
 from copilot.settings import PROJECT_ROOT, Settings
-from tests.conftest import free_port, wait_for_http
+from tests.conftest import free_port, running_chroma, wait_for_http
 
 SAMPLE = PROJECT_ROOT / "knowledge" / "guidance"
 
@@ -20,20 +20,8 @@ SAMPLE = PROJECT_ROOT / "knowledge" / "guidance"
 @pytest.fixture
 def chroma_server(tmp_path: Path):
     """A real `chroma run` on loopback, started and stopped by the test."""
-    port = free_port()
-    exe = Path(sys.executable).parent / "chroma"
-    log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 (kept open for the server's lifetime)
-    proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(tmp_path / "chroma-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/api/v2/heartbeat", proc)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with running_chroma(tmp_path / "chroma") as url:
+        yield url
 
 
 def test_server_mode_indexes_and_searches_through_a_real_chroma_server(chroma_server: str, tmp_path: Path):

@@ -199,7 +199,12 @@ def create_app(service: Copilot | None = None) -> FastAPI:
             passages = copilot.index.count()
         except (IndexMissing, StoreUnavailable) as exc:
             return JSONResponse(status_code=503, content={"ready": False, "index": str(exc)})
-        body: dict = {"ready": True, "index_passages": passages, "engine": "composer", "metrics": copilot.metrics}
+        try:
+            database = copilot.stores.ping()
+        except DatabaseUnavailable as exc:  # a load balancer stops sending requests here until it is back
+            return JSONResponse(status_code=503, content={"ready": False, "database": str(exc)})
+        body: dict = {"ready": True, "index_passages": passages, "database": database, "engine": "composer",
+                      "metrics": copilot.metrics}
         if copilot.llm is not None:
             # the LLM is optional: unreachable means drafts come from the composer, not "not ready"
             try:
