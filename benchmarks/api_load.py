@@ -30,7 +30,9 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _drive(url: str, path: str, bodies: list[dict], clients: int, seconds: float) -> dict:
+def _drive(url: str | list[str], path: str, bodies: list[dict], clients: int, seconds: float) -> dict:
+    """`clients` threads posting for `seconds`; with several URLs, each request goes to the next one (round robin)."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     errors: list[str] = []
     stop = time.monotonic() + seconds
@@ -42,7 +44,7 @@ def _drive(url: str, path: str, bodies: list[dict], clients: int, seconds: float
             while time.monotonic() < stop:
                 t = time.perf_counter()
                 try:
-                    r = http.post(url + path, json=bodies[i % len(bodies)])
+                    r = http.post(urls[i % len(urls)] + path, json=bodies[i % len(bodies)])
                     ok = r.status_code == 200
                 except httpx.HTTPError as exc:
                     ok, r = False, exc
@@ -69,18 +71,11 @@ def run(index_dir: Path, clients: int = 4, seconds: float = 15.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         audit = Path(tmp) / "audit.sqlite3"
         port = _port()
-        env = os.environ | {"COPILOT_STORE_DIR": str(index_dir), "COPILOT_AUDIT_DB": str(audit), "COPILOT_RATE_LIMIT_PER_MINUTE": "100000"}
-        server = subprocess.Popen([sys.executable, "-m", "copilot.cli", "serve", "--port", str(port)], env=env, cwd=PROJECT_ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {"COPILOT_STORE_DIR": str(index_dir), "COPILOT_AUDIT_DB": str(audit), "COPILOT_RATE_LIMIT_PER_MINUTE": "100000"}
+        server = _serve(port, env)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.time() + 90
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
+            _ready(url)
             check = _drive(url, "/v1/check", [{"text": t, "final": True} for t in REPLIES], clients, seconds)
             suggest = _drive(url, "/v1/suggest", [{"complaint": c} for c in COMPLAINTS], clients, seconds)
         finally:
@@ -94,3 +89,65 @@ def run(index_dir: Path, clients: int = 4, seconds: float = 15.0) -> dict:
         "audit_complete": logged_checks == check["requests"] - check["errors"] and logged_suggestions == suggest["requests"] - suggest["errors"],
         "logged": {"checks": logged_checks, "suggestions": logged_suggestions},
     }
+
+
+def _serve(port: int, env: dict, api_only: bool = False) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "copilot.cli", "serve", "--port", str(port), *(["--api-only"] if api_only else [])],
+                            env=os.environ | env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _ready(url: str, seconds: float = 90) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def run_replicas(index_dir: Path, clients: int = 4, seconds: float = 15.0) -> dict:
+    """/v1/suggest with one and with two `copilot serve --api-only` replicas on one PostgreSQL (Debian's server,
+    started here), requests spread round robin; each replica reads its own copy of the index. All on this
+    machine's cores, so two replicas share the CPU the one had."""
+    import shutil
+
+    from tests.pg_server import PostgresServer, server_bin
+
+    if server_bin() is None:
+        return {"skipped": "PostgreSQL's server is not installed (apt-get install postgresql)"}
+    server = PostgresServer(_port()).init()
+    server.start()
+    report = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for count in (1, 2):
+                url = server.create_database(f"bench{count}")
+                env = {"COPILOT_DATABASE_URL": url, "COPILOT_RATE_LIMIT_PER_MINUTE": "100000"}
+                subprocess.run([sys.executable, "-m", "copilot.cli", "db", "migrate"], env=os.environ | env, cwd=PROJECT_ROOT,
+                               check=True, capture_output=True)
+                replicas, urls = [], []
+                for n in range(count):
+                    copy = Path(tmp) / f"{count}-{n}"
+                    shutil.copytree(index_dir, copy / "index")
+                    port = _port()
+                    replicas.append(_serve(port, env | {"COPILOT_DATA_DIR": str(copy), "COPILOT_STORE_DIR": str(copy / "index")}, api_only=True))
+                    urls.append(f"http://127.0.0.1:{port}")
+                try:
+                    for u in urls:
+                        _ready(u)
+                    result = _drive(urls, "/v1/suggest", [{"complaint": c} for c in COMPLAINTS], clients, seconds)
+                finally:
+                    for proc in replicas:
+                        proc.terminate()
+                        proc.wait(timeout=30)
+                import psycopg
+
+                with psycopg.connect(url) as conn:
+                    logged = conn.execute("SELECT count(*) FROM suggestions").fetchone()[0]
+                report[f"replicas_{count}"] = result | {"audit_complete": logged == result["requests"] - result["errors"]}
+    finally:
+        server.cleanup()
+    return {"clients": clients, "seconds": seconds, **report}

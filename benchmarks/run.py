@@ -254,6 +254,11 @@ def main() -> int:
         Copilot(Settings(store_dir=index_dir)).index_knowledge()
         report["api_load"] = api_load(index_dir)
         print(json.dumps(report["api_load"], indent=2), flush=True)
+        print("API replicas on PostgreSQL: one, then two (composer) ...", flush=True)
+        from benchmarks.api_load import run_replicas
+
+        report["replicas"] = run_replicas(index_dir)
+        print(json.dumps(report["replicas"], indent=2), flush=True)
         print("suggestions, one at a time (composer, the drafting sets' complaints) ...", flush=True)
         report["suggest"] = bench_suggest(index_dir, Path(tmp))
         print(json.dumps(report["suggest"], indent=2), flush=True)

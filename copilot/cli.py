@@ -629,10 +629,12 @@ def db_copy(
 
 
 @db.command("vacuum")
-def db_vacuum() -> None:
+def db_vacuum(
+    full: bool = typer.Option(False, "--full", help="PostgreSQL: rewrite the tables (VACUUM FULL, an exclusive lock while it runs)."),
+) -> None:
     """Reclaim the space of forgotten conversations, so their text leaves the data files (see README: privacy)."""
     stores = _stores()
-    stores.conversations.db.vacuum(["turns", "conversations"])
+    stores.conversations.db.vacuum(["turns", "conversations"], full=full)
     typer.echo(f"vacuumed the conversations in {stores.conversations.db.where}")
 
 

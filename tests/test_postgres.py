@@ -139,7 +139,7 @@ def test_forgetting_a_conversation_removes_its_text_from_postgresql(pg_url):
         gone = conn.execute("SELECT count(*) FROM conversations WHERE id = 'forget-me'").fetchone()[0]
     assert left == 0 and gone == 0
     runner = CliRunner()
-    vacuumed = runner.invoke(cli, ["db", "vacuum"], env={"COPILOT_DATABASE_URL": pg_url})
+    vacuumed = runner.invoke(cli, ["db", "vacuum", "--full"], env={"COPILOT_DATABASE_URL": pg_url})
     assert vacuumed.exit_code == 0, vacuumed.output
 
 

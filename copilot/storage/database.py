@@ -118,8 +118,8 @@ class Database(ABC):
         """After personal data was deleted: make the engine drop its copies where it can at once."""
 
     @abstractmethod
-    def vacuum(self, tables: list[str]) -> None:
-        """Rewrite the tables so deleted rows leave the data files."""
+    def vacuum(self, tables: list[str], full: bool = False) -> None:
+        """Make the space of deleted rows reusable (`full`: rewrite the tables, so none of it is left)."""
 
     @abstractmethod
     def close(self) -> None:

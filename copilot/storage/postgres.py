@@ -80,7 +80,7 @@ class _Tx:
         self.conn = conn
 
     def run(self, sql: str, values: Sequence[Any] = ()) -> Result:
-        cursor = self.conn.execute(_translated(sql), tuple(values))  # type: ignore[arg-type]
+        cursor = self.conn.execute(_translated(sql), tuple(values))
         columns = [d.name for d in cursor.description or ()]
         rows = [tuple(r) for r in cursor.fetchall()] if cursor.description else []
         return Result(rows=rows, rowcount=cursor.rowcount, columns=columns)
@@ -154,9 +154,9 @@ class PostgresDatabase(Database):
                        "DO UPDATE SET version = EXCLUDED.version, updated_at = now()", (migrations.component, applied[-1]))
         return applied
 
-    def vacuum(self, tables: list[str]) -> None:
+    def vacuum(self, tables: list[str], full: bool = False) -> None:
         with self._connection() as conn:  # autocommit: VACUUM cannot run inside a transaction
-            conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+            conn.execute(f"VACUUM ({'FULL, ' if full else ''}ANALYZE) {', '.join(tables)}")
 
     def scrub(self) -> None:
         # deleted rows stay in the table's pages until VACUUM reuses them (autovacuum, or `copilot db vacuum`)

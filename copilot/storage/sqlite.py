@@ -79,8 +79,8 @@ class SQLiteDatabase(Database):
             applied.append(number)
         return applied
 
-    def vacuum(self, tables: list[str]) -> None:
-        self._db().execute("VACUUM")  # the whole file: SQLite has no per-table VACUUM
+    def vacuum(self, tables: list[str], full: bool = False) -> None:
+        self._db().execute("VACUUM")  # always a rewrite of the whole file: SQLite has no lighter or per-table one
 
     def scrub(self) -> None:
         # the deleted rows' old pages leave the write-ahead log (with secure_delete they are zeroed in the file)
