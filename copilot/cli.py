@@ -338,7 +338,8 @@ def eval_run(
         _fail(f"--engine must be composer or llm, not {engine!r}")
     if engine == "llm" and not settings.llm_base_url:
         _fail("--engine llm needs an endpoint: set COPILOT_LLM_BASE_URL (and COPILOT_LLM_API_KEY, COPILOT_LLM_MODEL)")
-    overrides = {"audit_db": out / "audit.sqlite3"} | ({"llm_base_url": None} if engine == "composer" else {})
+    # the run keeps its own audit log next to its results, never the shared database
+    overrides = {"audit_db": out / "audit.sqlite3", "database_url": None} | ({"llm_base_url": None} if engine == "composer" else {})
     service = Copilot(settings.model_copy(update=overrides))
     shared = PROJECT_ROOT.parent / "shared" / "data"
     try:
@@ -382,7 +383,8 @@ def eval_conversations(
     if not files:
         _fail("no conversation files found: give .json files or folders that hold them")
     with tempfile.TemporaryDirectory() as scratch:  # the replayed conversations are not kept
-        settings = get_settings(conversations_db=Path(scratch) / "conversations.sqlite3", audit_db=Path(scratch) / "audit.sqlite3")
+        settings = get_settings(conversations_db=Path(scratch) / "conversations.sqlite3", audit_db=Path(scratch) / "audit.sqlite3",
+                                database_url=None)
         scores = evaluate_conversations(Copilot(settings), files)
     typer.echo(scores.model_dump_json(indent=2, exclude=set() if show_misses else {"misses"}))
 
@@ -621,6 +623,8 @@ def db_copy(
     kept; running it again copies nothing twice)."""
     if not source.startswith("sqlite:"):
         _fail(f"--from {source!r}: give sqlite:PATH, the SQLite file or data folder to copy from")
+    if get_settings().database_url is None:
+        _fail("COPILOT_DATABASE_URL is not set: copy moves SQLite files into the PostgreSQL it names")
     path = Path(source.removeprefix("sqlite:")).expanduser()
     if not path.exists():
         _fail(f"--from {source!r}: {path} does not exist")
