@@ -71,6 +71,11 @@ def test_suggest_is_logged_masked_and_idempotent_and_feedback_is_recorded(secure
     again = httpx.post(f"{url}/v1/suggest", json={"complaint": COMPLAINT}, headers=headers, timeout=60)
     assert first.status_code == again.status_code == 200
     assert again.headers.get("idempotent-replayed") == "true" and again.json()["id"] == first.json()["id"]
+    other = httpx.post(f"{url}/v1/suggest", json={"complaint": "宽带断网三天了，什么时候修好？"}, headers=headers, timeout=60)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
+    start = [httpx.post(f"{url}/v1/conversations", json={"id": "crm-start-1"}, headers=_auth() | {"Idempotency-Key": "s-1"},
+                        timeout=60) for _ in range(2)]
+    assert [r.status_code for r in start] == [201, 201] and start[1].headers.get("idempotent-replayed") == "true"
     suggestion = first.json()
     fb = httpx.post(f"{url}/v1/feedback", headers=_auth(), json={
         "suggestion_id": suggestion["id"], "draft_kind": "empathetic_reply", "useful": False,

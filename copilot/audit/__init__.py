@@ -1,4 +1,4 @@
-"""The audit log: every suggestion, every final check and all feedback, in SQLite (WAL)."""
+"""The audit log: every suggestion, every final check and all feedback (SQLite by default, or the shared PostgreSQL)."""
 
 from copilot.audit.store import AuditLog, Feedback, FeedbackReason
 
