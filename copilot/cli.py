@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from copilot.checking import CheckContext
 from copilot.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="complaint-copilot: drafts and checks replies to customer complaints.")
@@ -156,8 +157,8 @@ def check(
     if text is None:
         _fail("give the text to check, or --file replies.jsonl")
     try:
-        result = service.check(text, lang, complaint=complaint, level=level, policy=policy)  # type: ignore[arg-type]
-        fixed = service.fix(text, lang, complaint=complaint, level=level, policy=policy) if fix else None  # type: ignore[arg-type]
+        result = service.check(text, lang, context=CheckContext(complaint=complaint, level=level, policy=policy))  # type: ignore[arg-type]
+        fixed = service.fix(text, lang, context=CheckContext(complaint=complaint, level=level, policy=policy)) if fix else None  # type: ignore[arg-type]
     except CheckError as exc:
         _fail(str(exc))
     if json_out:
@@ -408,7 +409,7 @@ def eval_calibrate_checker(
         _fail(f"no such file: {', '.join(missing)}")
     service = Copilot(get_settings())
     held_out = held_out_checkers(service.checker, service.settings.knowledge_dir / "rules" / "examples",
-                                 service.approved_phrasing(), service.settings.models_dir)
+                                 service.parts.approved_phrasing(), service.settings.models_dir)
     measured = calibrate(service.checker, files, bands_from or None, held_out)
     if write:
         write_calibration(service.settings.knowledge_dir / "rules" / "calibration.yaml", measured, files, bands_from or None)
@@ -643,11 +644,11 @@ def db_vacuum(
 
 
 def main() -> None:
-    from copilot.storage import DatabaseConfigError, DatabaseUnavailable
+    from copilot.errors import CopilotError
 
     try:
         app()
-    except (DatabaseConfigError, DatabaseUnavailable) as exc:
+    except CopilotError as exc:  # every error a user can act on: one line, exit 2
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
 

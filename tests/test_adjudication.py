@@ -91,7 +91,7 @@ def test_a_folded_finding_the_llm_also_names_is_brought_up(tmp_path):
 
 
 def test_without_an_llm_or_with_adjudication_off_no_call_is_made(tmp_path):
-    assert Copilot(Settings(data_dir=tmp_path)).adjudicator is None
+    assert Copilot(Settings(data_dir=tmp_path)).parts.adjudicator is None
     with ScriptedLLMServer() as server:
         result = _service(tmp_path, server, llm_adjudication=False).check_final(BLAMING, "zh-Hant")
         assert server.chat_requests == [] and result.violations

@@ -22,7 +22,8 @@ COMPLAINT = "我的手機 13812345678，電郵 wang@example.com，訂單 TW20251
 
 @pytest.fixture
 def secured(kb_settings, tmp_path):
-    settings = kb_settings.model_copy(update={"audit_db": tmp_path / "audit.sqlite3", "api_key_hashes": [hash_key(KEY)],
+    settings = kb_settings.model_copy(update={"audit_db": tmp_path / "audit.sqlite3", "conversations_db": tmp_path / "c.sqlite3",
+                                              "api_key_hashes": [hash_key(KEY)],
                                               "rate_limit_per_minute": 30, "max_request_bytes": 50_000})
     server, thread, url = serve_in_thread(create_app(Copilot(settings)))
     yield url, settings
@@ -62,6 +63,48 @@ def test_rate_limit_per_key(secured):
     assert codes.count(429) >= 1 and codes[0] == 200
     limited = httpx.post(f"{url}/v1/check", json={"text": "hi"}, headers=_auth())
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+def test_every_error_speaks_one_format(secured):
+    """Unknown routes and methods, unparseable bodies and a 2 MB body (declared, or sent in chunks without a
+    length) all answer {"error": {code, message, request_id}}; the 413 arrives instead of a reset connection."""
+    url, _ = secured
+
+    def code(response: httpx.Response) -> tuple[int, str]:
+        body = response.json()
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}, body
+        assert response.headers["x-request-id"] == body["error"]["request_id"]
+        return response.status_code, body["error"]["code"]
+
+    assert code(httpx.get(f"{url}/v1/nowhere", headers=_auth())) == (404, "not_found")
+    assert code(httpx.get(f"{url}/no/such/page")) == (404, "not_found")
+    assert code(httpx.put(f"{url}/v1/suggest", headers=_auth())) == (405, "method_not_allowed")
+    assert code(httpx.post(f"{url}/v1/check", content=b"\xff\xfe{", headers=_auth() | {"content-type": "application/json"}))[0] == 400
+    two_mb = json.dumps({"complaint": "貨還沒到" * 180_000}).encode()
+    assert code(httpx.post(f"{url}/v1/suggest", content=two_mb, headers=_auth() | {"content-type": "application/json"},
+                           timeout=60)) == (413, "request_too_large")
+
+    def chunks():
+        for start in range(0, len(two_mb), 65_536):
+            yield two_mb[start : start + 65_536]
+
+    assert code(httpx.post(f"{url}/v1/suggest", content=chunks(), headers=_auth() | {"content-type": "application/json"},
+                           timeout=60)) == (413, "request_too_large")
+    assert code(httpx.post(f"{url}/v1/conversations/none/messages", json={"role": "customer", "text": "hi"},
+                           headers=_auth())) == (404, "unknown_conversation")
+
+
+@pytest.mark.parametrize("blank", ["\u200b\u200b\u200b", "\u2060\ufeff", "\u200e\u200f \u3000", "\u2800\u2800", "\u3164"])
+def test_text_that_shows_nothing_is_refused_as_empty(secured, blank):
+    url, _ = secured
+    complaint = httpx.post(f"{url}/v1/suggest", json={"complaint": blank}, headers=_auth(), timeout=60)
+    assert complaint.status_code == 422 and "empty" in complaint.json()["error"]["message"]
+    check = httpx.post(f"{url}/v1/check", json={"text": blank}, headers=_auth())
+    assert check.status_code == 422 and check.json()["error"]["code"] == "invalid_text"
+    assert httpx.post(f"{url}/v1/conversations", json={"id": f"blank-{ord(blank[0])}"}, headers=_auth()).status_code == 201
+    turn = httpx.post(f"{url}/v1/conversations/blank-{ord(blank[0])}/messages", json={"role": "customer", "text": blank},
+                      headers=_auth())
+    assert turn.status_code == 422 and turn.json()["error"]["code"] == "invalid_message"
 
 
 def test_suggest_is_logged_masked_and_idempotent_and_feedback_is_recorded(secured):

@@ -12,11 +12,12 @@ ROOT = Path(__file__).resolve().parents[1] / "copilot"
 # what each stage may import from the package (itself always allowed)
 ALLOWED = {
     "copilot.text": set(),
-    "copilot.storage": set(),
-    "copilot.knowledge": {"copilot.text"},
-    "copilot.checking": {"copilot.knowledge", "copilot.text", "copilot.privacy"},
-    "copilot.analysis": {"copilot.knowledge", "copilot.text"},
-    "copilot.retrieval": {"copilot.knowledge", "copilot.text", "copilot.privacy", "copilot.settings"},
+    "copilot.errors": set(),
+    "copilot.storage": {"copilot.errors"},
+    "copilot.knowledge": {"copilot.text", "copilot.errors"},
+    "copilot.checking": {"copilot.knowledge", "copilot.text", "copilot.privacy", "copilot.errors"},
+    "copilot.analysis": {"copilot.knowledge", "copilot.text", "copilot.errors"},
+    "copilot.retrieval": {"copilot.knowledge", "copilot.text", "copilot.privacy", "copilot.settings", "copilot.errors"},
 }
 FACES = {"copilot.api", "copilot.ui", "copilot.cli", "copilot.eval"}
 

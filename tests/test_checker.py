@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.checking import CheckError, RuleFileError, load_rules
+from copilot.checking import CheckContext, CheckError, RuleFileError, load_rules
 from copilot.checking.quality import evaluate, load_replies
 from copilot.knowledge.phrasebook import slots_of
 from copilot.service import Copilot
@@ -119,7 +119,7 @@ def test_hard_cases_in_three_scripts(copilot, text, language, expected):
     ],
 )
 def test_the_customers_own_words_quoted_back_are_not_the_agents(copilot, complaint, reply, language):
-    assert copilot.check(reply, complaint=complaint).violations == []
+    assert copilot.check(reply, context=CheckContext(complaint=complaint)).violations == []
     unquoted = reply.replace("「", "").replace("」", "").replace("“", "").replace("”", "").replace('"', "")
     assert copilot.check(unquoted).language == language
 
@@ -156,7 +156,7 @@ def test_required_moves_are_reported(copilot):
 
 
 def test_compensation_above_the_agents_limit_is_flagged_with_the_limit(copilot):
-    result = copilot.check("為了表達歉意，我直接給您 100 元購物金補償。", policy="ecommerce/late_delivery")
+    result = copilot.check("為了表達歉意，我直接給您 100 元購物金補償。", context=CheckContext(policy="ecommerce/late_delivery"))
     (v,) = result.violations
     assert v.rule_id == "overpromise.policy_amount" and v.text == "100 元"
     assert "20" in v.limit and "agent" in v.limit
@@ -165,20 +165,20 @@ def test_compensation_above_the_agents_limit_is_flagged_with_the_limit(copilot):
 
 def test_the_limit_depends_on_the_level_and_asking_for_approval_is_fine(copilot):
     offer = "I'm adding a CNY 40 voucher to your account as an apology."
-    assert copilot.check(offer, level="agent", policy="ecommerce/late_delivery").violations
-    assert not copilot.check(offer, level="supervisor", policy="ecommerce/late_delivery").violations
+    assert copilot.check(offer, context=CheckContext(level="agent", policy="ecommerce/late_delivery")).violations
+    assert not copilot.check(offer, context=CheckContext(level="supervisor", policy="ecommerce/late_delivery")).violations
     ask = "I'll ask my supervisor today to approve a CNY 40 voucher for you."
-    assert not copilot.check(ask, level="agent", policy="ecommerce/late_delivery").violations
+    assert not copilot.check(ask, context=CheckContext(level="agent", policy="ecommerce/late_delivery")).violations
     within = "我先给您一张 20 元优惠券作为补偿。"
-    assert not copilot.check(within, policy="ecommerce/late_delivery").violations
+    assert not copilot.check(within, context=CheckContext(policy="ecommerce/late_delivery")).violations
 
 
 def test_deadlines_faster_than_the_policy_are_flagged(copilot):
-    fast = copilot.check("退款今天就會到帳。", policy="ecommerce/return_refund")
+    fast = copilot.check("退款今天就會到帳。", context=CheckContext(policy="ecommerce/return_refund"))
     assert [v.rule_id for v in fast.violations] == ["overpromise.policy_deadline"]
     assert "7" in fast.violations[0].limit
-    assert not copilot.check("退款會在 7 天內退回到您的原付款方式。", policy="ecommerce/return_refund").violations
-    assert not copilot.check("I'll start looking into it right away.", policy="ecommerce/return_refund").violations
+    assert not copilot.check("退款會在 7 天內退回到您的原付款方式。", context=CheckContext(policy="ecommerce/return_refund")).violations
+    assert not copilot.check("I'll start looking into it right away.", context=CheckContext(policy="ecommerce/return_refund")).violations
 
 
 def test_absolute_guarantees_are_flagged_without_a_policy(copilot):
@@ -187,7 +187,7 @@ def test_absolute_guarantees_are_flagged_without_a_policy(copilot):
 
 
 def test_an_unknown_policy_is_a_notice_not_a_crash(copilot):
-    result = copilot.check("I'll refund you today.", policy="ecommerce/no_such_thing")
+    result = copilot.check("I'll refund you today.", context=CheckContext(policy="ecommerce/no_such_thing"))
     assert any("unknown policy" in n for n in result.notices)
 
 
@@ -226,7 +226,7 @@ def test_the_deterministic_fix_makes_every_violating_reply_clean(copilot):
     assert len(items) > 250
     dirty = []
     for item in items:
-        fixed = copilot.fix(item.reply, item.lang, complaint=item.complaint, level=item.level, policy=item.policy)
+        fixed = copilot.fix(item.reply, item.lang, context=CheckContext(complaint=item.complaint, level=item.level, policy=item.policy))
         if fixed.check.violations or not fixed.text.strip():
             dirty.append((item.id, fixed.text, [v.rule_id for v in fixed.check.violations]))
         assert fixed.check.language == item.lang

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.checking import RuleFileError
+from copilot.checking import CheckContext, RuleFileError
 from copilot.checking.quality import evaluate, load_replies
 from copilot.checking.roles import load_roles
 from copilot.service import Copilot
@@ -202,7 +202,7 @@ def test_the_panel_folds_the_second_look_away_below_the_findings():
     ],
 )
 def test_a_fix_replaces_a_time_range_whole_and_keeps_the_question(copilot, text, lang, kept, gone):
-    fixed = copilot.fix(text, lang, policy="telecom/broadband_outage")
+    fixed = copilot.fix(text, lang, context=CheckContext(policy="telecom/broadband_outage"))
     assert fixed.check.violations == []
     assert all(k in fixed.text for k in kept) and not any(g in fixed.text for g in gone), fixed.text
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from copilot.checking import CheckError
+from copilot.checking import CheckContext, CheckError
 from copilot.checking.ledger import extract_commitments
 from copilot.conversation import ConversationStart, MessageIn
 from copilot.conversation.store import ConversationExists
@@ -146,7 +146,7 @@ def test_text_that_contradicts_the_ledger_is_flagged_and_fixed(copilot, full, la
     conversation = copilot.conversation(conversation_id)
     from copilot.conversation.reader import ledger_of
 
-    fixed = copilot.fix(DIFFERENT_DEADLINE[lang], lang, ledger=ledger_of(conversation), policy=conversation.policy)
+    fixed = copilot.fix(DIFFERENT_DEADLINE[lang], lang, context=CheckContext(ledger=ledger_of(conversation), policy=conversation.policy))
     assert fixed.check.violations == [] and conflict[0].text not in fixed.text
 
 

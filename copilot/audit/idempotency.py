@@ -9,19 +9,20 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from copilot.errors import Conflict, InvalidInput
 from copilot.storage import Database
 
 
-class IdempotencyError(ValueError):
-    """The key cannot be used for this request."""
-
-
-class KeyReused(IdempotencyError):
+class KeyReused(InvalidInput):
     """The key was first used for a different request."""
 
+    code = "idempotency_key_reused"
 
-class KeyBusy(IdempotencyError):
+
+class KeyBusy(Conflict):
     """The first request with this key is still running."""
+
+    code = "idempotency_key_busy"
 
 
 @dataclass(frozen=True)

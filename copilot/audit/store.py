@@ -80,6 +80,10 @@ MIGRATIONS = Migrations("audit", [
 ])
 
 
+AuditTable = Literal["suggestions", "checks", "feedback"]
+_EXPORTED: tuple[AuditTable, ...] = ("suggestions", "checks", "feedback")
+
+
 class Feedback(BaseModel):
     suggestion_id: str
     draft_kind: Literal["empathetic_reply", "expectation_lowering", "compensation"]
@@ -159,12 +163,12 @@ class AuditLog:
 
     # ------------------------------------------------------------------ reading
 
-    def rows(self, table: Literal["suggestions", "checks", "feedback"], since: str | None = None) -> list[dict]:
+    def rows(self, table: AuditTable, since: str | None = None) -> list[dict]:
         query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at, id"
         return self.db.read(query, (since,) if since else ()).dicts()
 
     def export(self, since: str | None, fmt: Literal["jsonl", "csv"]) -> str:
-        records = [{"type": t[:-1] if t != "feedback" else "feedback", **r} for t in ("suggestions", "checks", "feedback") for r in self.rows(t, since)]  # type: ignore[arg-type]
+        records = [{"type": t[:-1] if t != "feedback" else "feedback", **r} for t in _EXPORTED for r in self.rows(t, since)]
         records.sort(key=lambda r: r["created_at"])
         if fmt == "jsonl":
             return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)

@@ -22,7 +22,7 @@ from copilot.checking.quotes import quoted_customer_spans
 from copilot.checking.roles import RoleReader, clause_bounds
 from copilot.checking.rules import Rule, RuleCatalogue
 from copilot.knowledge.policies import Level, PolicyBook, PolicyCategory
-from copilot.text import detect_language
+from copilot.text import detect_language, is_blank
 from copilot.text.matching import QUOTES, normalise_for_matching
 from copilot.text.sentences import sentence_bounds
 
@@ -78,7 +78,7 @@ class Checker:
         """With `ledger` (a conversation's commitments), the text is also held to what was already promised."""
         if not isinstance(text, str):
             raise CheckError("the text must be a string")
-        if not text.strip():
+        if is_blank(text):
             raise CheckError("the text is empty: paste the reply you want checked")
         if len(text) > MAX_CHARS:
             raise CheckError(

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +143,7 @@ class ClauseClassifier:
 
     @classmethod
     def from_folder(
-        cls, folder: Path, cache: Path | None = None, compliant: list[Example] = ()  # type: ignore[assignment]
+        cls, folder: Path, cache: Path | None = None, compliant: Sequence[Example] = ()
     ) -> ClauseClassifier | None:
         """Train on every `*.jsonl` of {"text", "lang", "category" or "label"} lines in `folder` (None if there
         are none), plus `compliant` examples (the phrasebook's approved phrasing); with `cache`, reuse weights
@@ -151,7 +152,7 @@ class ClauseClassifier:
 
     @classmethod
     def from_files(
-        cls, files: list[Path], cache: Path | None = None, compliant: list[Example] = ()  # type: ignore[assignment]
+        cls, files: list[Path], cache: Path | None = None, compliant: Sequence[Example] = ()
     ) -> ClauseClassifier | None:
         """As `from_folder`, on the given example files."""
         if not files:

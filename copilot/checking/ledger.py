@@ -27,7 +27,7 @@ CommitmentKind = Literal[
     "callback", "update", "refund", "replacement", "rebooking", "pickup", "visit", "investigation", "resolution",
     "compensation", "escalation",
 ]
-_KIND_OF_FRAME = {
+_KIND_OF_FRAME: dict[str, CommitmentKind] = {
     "callback": "callback", "first_update": "update", "refund": "refund", "replacement": "replacement",
     "rebooking": "rebooking", "pickup": "pickup", "technician_visit": "visit", "investigation": "investigation",
     "resolution": "resolution",
@@ -193,7 +193,7 @@ def _kind_of(clause: str, key: str, language: str) -> CommitmentKind | None:
     if COMPENSATION_WORDS[key].search(clause) and find_amounts(clause) and not ENTITLEMENT_WORDS[key].search(clause):
         return "compensation"
     frame = frame_of(clause, language)
-    return _KIND_OF_FRAME.get(frame) if frame else None  # type: ignore[return-value]
+    return _KIND_OF_FRAME.get(frame) if frame else None
 
 
 def _commitment(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, computed_field
+
+from copilot.errors import InvalidInput
 
 Category = Literal[
     "blame_department",
@@ -19,13 +21,13 @@ Category = Literal[
     "contradicts_commitment",
     "repetition",
 ]
-CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 Severity = Literal["low", "medium", "high"]
 Verdict = Literal["ok", "revise", "reject"]
 Role = Literal[
     "question", "instruction", "menu_path", "product_name", "disclaimer", "condition", "quotation", "statement"
 ]
-ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+ROLES: tuple[str, ...] = get_args(Role)
 MOVES: tuple[str, ...] = ("acknowledge", "apologise", "thank", "own", "next_step", "follow_up")
 
 
@@ -95,5 +97,7 @@ class CheckResult(BaseModel):
         return not self.violations
 
 
-class CheckError(ValueError):
+class CheckError(InvalidInput):
     """The text cannot be checked as given (empty, too long, not text)."""
+
+    code = "invalid_text"

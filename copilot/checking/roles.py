@@ -9,6 +9,7 @@ rules its category out.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -61,7 +62,7 @@ class RoleReader:
         self.ruled_out = {r.role: set(r.rules_out) for r in roles}
         self.ruled_out["quotation"] = set(CATEGORIES)
 
-    def clauses(self, norm: str, language: str, quoted: list[tuple[int, int]] = ()) -> list[ClauseRole]:  # type: ignore[assignment]
+    def clauses(self, norm: str, language: str, quoted: Sequence[tuple[int, int]] = ()) -> list[ClauseRole]:
         key = "en" if language == "en" else "zh"
         out = []
         for start, end in clause_bounds(norm, language):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
@@ -44,14 +44,17 @@ class _Patterned(BaseModel):
     _compiled: dict = PrivateAttr(default_factory=dict)
 
     def compiled(self, lang: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-        key = "zh" if lang.startswith("zh") else "en"
+        key: Literal["zh", "en"] = "zh" if lang.startswith("zh") else "en"
         if key not in self._compiled:
             flags = re.IGNORECASE if key == "en" else 0
             self._compiled[key] = (
-                [re.compile(p, flags) for p in self.patterns.get(key, [])],  # type: ignore[call-overload]
-                [re.compile(p, flags) for p in self.guards.get(key, [])],  # type: ignore[call-overload]
+                [re.compile(p, flags) for p in self.patterns.get(key, [])],
+                [re.compile(p, flags) for p in self.guards.get(key, [])],
             )
         return self._compiled[key]
+
+
+P = TypeVar("P", bound=_Patterned)
 
 
 class Rule(_Patterned):
@@ -147,29 +150,32 @@ def _read(path: Path) -> tuple[str, dict]:
 
 def _load_file(path: Path, terms: dict[str, list[str]]) -> tuple[list[Rule], list[MoveRule]]:
     text, data = _read(path)
-    rules: list[Rule] = []
-    moves: list[MoveRule] = []
-    for key, model, sink in (("rules", Rule, rules), ("moves", MoveRule, moves)):
-        items = data.get(key) or []
-        lines = _item_lines(path, text, key)
-        for i, item in enumerate(items):
-            line = lines[i] if i < len(lines) else 0
-            ident = item.get("id") or item.get("move") or f"#{i + 1}" if isinstance(item, dict) else f"#{i + 1}"
-            if not isinstance(item, dict):
-                raise RuleFileError(f"{path}:{line}: entry {ident} of '{key}' must be a mapping")
-            fields = dict(item)
-            for key_name in ("patterns", "guards"):
-                if isinstance(fields.get(key_name), dict):
-                    fields[key_name] = _expand(path, line, str(ident), fields[key_name], terms)
-            try:
-                parsed = model(**fields, line=line, **({"file": str(path)} if model is Rule else {}))
-            except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise RuleFileError(f"{path}:{line}: entry '{ident}': {problems}") from exc
-            _check_patterns(path, line, str(ident), parsed.patterns)
-            _check_patterns(path, line, str(ident), parsed.guards)
-            sink.append(parsed)  # type: ignore[arg-type]
-    return rules, moves
+    return _entries(path, text, data, "rules", Rule, terms), _entries(path, text, data, "moves", MoveRule, terms)
+
+
+def _entries(path: Path, text: str, data: dict, key: str, model: type[P], terms: dict[str, list[str]]) -> list[P]:
+    """The file's entries under `key`, each checked as `model` (a problem names the file and line)."""
+    sink: list[P] = []
+    items = data.get(key) or []
+    lines = _item_lines(path, text, key)
+    for i, item in enumerate(items):
+        line = lines[i] if i < len(lines) else 0
+        ident = item.get("id") or item.get("move") or f"#{i + 1}" if isinstance(item, dict) else f"#{i + 1}"
+        if not isinstance(item, dict):
+            raise RuleFileError(f"{path}:{line}: entry {ident} of '{key}' must be a mapping")
+        fields = dict(item)
+        for key_name in ("patterns", "guards"):
+            if isinstance(fields.get(key_name), dict):
+                fields[key_name] = _expand(path, line, str(ident), fields[key_name], terms)
+        try:
+            parsed = model(**fields, line=line, **({"file": str(path)} if model is Rule else {}))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise RuleFileError(f"{path}:{line}: entry '{ident}': {problems}") from exc
+        _check_patterns(path, line, str(ident), parsed.patterns)
+        _check_patterns(path, line, str(ident), parsed.guards)
+        sink.append(parsed)
+    return sink
 
 
 class RuleCatalogue(BaseModel):

@@ -8,6 +8,7 @@ wants, how to approach them, the opening line), and its opening line is checked 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel
@@ -37,6 +38,8 @@ def load_brief_lists(path: Path) -> dict[str, BriefLists]:
     return {lang: BriefLists.model_validate(values) for lang, values in data.items()}
 
 
+BriefLanguage = Literal["zh-Hant", "zh-Hans", "en"]
+_LANGUAGES: dict[str, BriefLanguage] = {"zh-Hant": "zh-Hant", "zh-Hans": "zh-Hans", "en": "en"}
 _SEP = {"en": "; ", "zh-Hant": "；", "zh-Hans": "；"}
 _LIST = {"en": ", ", "zh-Hant": "、", "zh-Hans": "、"}
 _STOP = {"en": ".", "zh-Hant": "。", "zh-Hans": "。"}
@@ -64,7 +67,28 @@ def compose_brief(
 ) -> Brief:
     """The brief from the conversation's reading, its ledger and the policy, in `lang`."""
     labels = lists.labels
-    sep, stop = _SEP[lang], _STOP[lang]
+    texts = {
+        "what_happened": _what_happened(conversation, labels, lang),
+        "facts": _facts(analysis, lang),
+        "customer_wants": _wants(conversation, analysis, lists, lang),
+        "promised": _promised(conversation, lists, lang),
+        "policy_allows": _policy_allows(category, labels, lang),
+        "customer_type": " / ".join(lists.customer_types[k]["name"] for k in _kinds(analysis) if k in lists.customer_types),
+        "trend": _trend(conversation, lists, lang),
+        "approach": " ".join(lists.customer_types[k]["approach"] for k in _kinds(analysis) if k in lists.customer_types),
+        "opening_line": opening_line,
+    }
+    sections = [BriefSection(key=key, title=labels[key], text=text) for key, text in texts.items()]
+    return Brief(conversation_id=conversation.id, language=_LANGUAGES[lang], engine="composer", title=labels["title"],
+                 sections=sections, opening_line=opening_line)
+
+
+def _kinds(analysis: Analysis) -> list[str]:
+    return [analysis.customer_type] + ([analysis.hard_type] if analysis.hard_type else [])
+
+
+def _what_happened(conversation: Conversation, labels: dict[str, str], lang: str) -> str:
+    """The customer's first words and latest words, and how long it has gone on."""
     customer = conversation.customer_turns
     agents = [t for t in conversation.turns if t.role == "agent"]
     minutes = 0
@@ -76,64 +100,64 @@ def compose_brief(
     if latest:
         happened.append(("Latest: " if lang == "en" else "最新：") + f"“{_in(latest, lang)}”")
     happened.append(labels["turns"].format(customer=len(customer), agent=len(agents), minutes=minutes))
+    return " ".join(happened)
+
+
+def _facts(analysis: Analysis, lang: str) -> str:
     facts = analysis.facts
-    fact_bits = facts.order_ids + facts.dates + [f"{a:g}" for a in facts.demanded]
+    bits = facts.order_ids + facts.dates + [f"{a:g}" for a in facts.demanded]
     if facts.contacts_before:
-        fact_bits.append(("earlier contacts: " if lang == "en" else "先前聯絡次數：" if lang == "zh-Hant" else "先前联系次数：")
-                         + str(facts.contacts_before))
+        bits.append(("earlier contacts: " if lang == "en" else "先前聯絡次數：" if lang == "zh-Hant" else "先前联系次数：")
+                    + str(facts.contacts_before))
+    return _LIST[lang].join(bits) or "-"
 
-    needs = _needs_by_weight(conversation)
-    wants = _LIST[lang].join(lists.needs[n] for n in needs if n in lists.needs) or lists.needs.get("fast_fix", "")
-    if facts.demanded:
-        wants += sep + ("asks for " if lang == "en" else "要求 ") + _LIST[lang].join(f"{a:g}" for a in facts.demanded)
 
-    promised_lines = []
+def _wants(conversation: Conversation, analysis: Analysis, lists: BriefLists, lang: str) -> str:
+    wants = _LIST[lang].join(lists.needs[n] for n in _needs_by_weight(conversation) if n in lists.needs)
+    wants = wants or lists.needs.get("fast_fix", "")
+    if analysis.facts.demanded:
+        wants += _SEP[lang] + ("asks for " if lang == "en" else "要求 ") + _LIST[lang].join(f"{a:g}" for a in analysis.facts.demanded)
+    return wants
+
+
+def _promised(conversation: Conversation, lists: BriefLists, lang: str) -> str:
+    """Every promise in the ledger, with its turn and when it falls due."""
+    lines = []
     now = conversation.turns[-1].at if conversation.turns else None
     for c in conversation.commitments:
         kind = lists.commitment_kinds.get(c.kind, c.kind)
         when = f" ({describe_due(c.due, now, lang)})" if c.due is not None and now is not None else ""
-        turn = f"#{(c.turn or 0) + 1}"
-        promised_lines.append(f"{turn} {kind}{when}: “{c.text}”")
-    promised = sep.join(promised_lines) or labels["nothing_promised"]
+        lines.append(f"#{(c.turn or 0) + 1} {kind}{when}: “{c.text}”")
+    return _SEP[lang].join(lines) or lists.labels["nothing_promised"]
 
-    policy_text = labels["no_policy"]
-    if category is not None:
-        name = category.names.get(lang, category.names["en"])
-        remedy = category.remedy.get(lang) or convert_script(category.remedy["zh-Hant"], lang)
-        limits = _LIST[lang].join(f"{_LEVEL[lang][lvl]} {category.currency} {category.limit(lvl):g}" for lvl in LEVELS)
-        frames = _LIST[lang].join(tf.describe(lang) for tf in category.time_frames.values())
-        cannot = [c.request.get(lang) or convert_script(c.request["zh-Hant"], lang) for c in category.cannot_grant]
-        parts = [f"{name}{sep}{remedy}", ("Compensation limits: " if lang == "en" else "補償上限：" if lang == "zh-Hant" else "补偿上限：") + limits]
-        if frames:
-            parts.append(("Time frames: " if lang == "en" else "時限：" if lang == "zh-Hant" else "时限：") + frames)
-        if cannot:
-            parts.append(("Cannot grant: " if lang == "en" else "不能答應：" if lang == "zh-Hant" else "不能答应：") + " ".join(cannot))
-        policy_text = sep.join(p.rstrip("。.") for p in parts) + stop
 
-    kinds = [analysis.customer_type] + ([analysis.hard_type] if analysis.hard_type else [])
-    type_text = " / ".join(lists.customer_types[k]["name"] for k in kinds if k in lists.customer_types)
-    approach = " ".join(lists.customer_types[k]["approach"] for k in kinds if k in lists.customer_types)
+def _policy_allows(category: PolicyCategory | None, labels: dict[str, str], lang: str) -> str:
+    """The remedy, the compensation limits per level, the time frames and what cannot be granted."""
+    if category is None:
+        return labels["no_policy"]
+    sep = _SEP[lang]
+    name = category.names.get(lang, category.names["en"])
+    remedy = category.remedy.get(lang) or convert_script(category.remedy["zh-Hant"], lang)
+    limits = _LIST[lang].join(f"{_LEVEL[lang][lvl]} {category.currency} {category.limit(lvl):g}" for lvl in LEVELS)
+    frames = _LIST[lang].join(tf.describe(lang) for tf in category.time_frames.values())
+    cannot = [c.request.get(lang) or convert_script(c.request["zh-Hant"], lang) for c in category.cannot_grant]
+    parts = [f"{name}{sep}{remedy}", ("Compensation limits: " if lang == "en" else "補償上限：" if lang == "zh-Hant" else "补偿上限：") + limits]
+    if frames:
+        parts.append(("Time frames: " if lang == "en" else "時限：" if lang == "zh-Hant" else "时限：") + frames)
+    if cannot:
+        parts.append(("Cannot grant: " if lang == "en" else "不能答應：" if lang == "zh-Hant" else "不能答应：") + " ".join(cannot))
+    return sep.join(p.rstrip("。.") for p in parts) + _STOP[lang]
+
+
+def _trend(conversation: Conversation, lists: BriefLists, lang: str) -> str:
     angers = [p.anger for p in conversation.trend.points]
-    trend_text = lists.directions[conversation.trend.direction]
+    text = lists.directions[conversation.trend.direction]
     if angers:
-        trend_text += f" ({' → '.join(lists.anger[a] for a in angers[-5:])})"
+        text += f" ({' → '.join(lists.anger[a] for a in angers[-5:])})"
     signals = sorted({s for p in conversation.trend.points for s in p.signals})
     if signals:
-        trend_text += sep + _LIST[lang].join(lists.signals.get(s, s) for s in signals)
-
-    sections = [
-        BriefSection(key="what_happened", title=labels["what_happened"], text=" ".join(happened)),
-        BriefSection(key="facts", title=labels["facts"], text=_LIST[lang].join(fact_bits) or "-"),
-        BriefSection(key="customer_wants", title=labels["customer_wants"], text=wants),
-        BriefSection(key="promised", title=labels["promised"], text=promised),
-        BriefSection(key="policy_allows", title=labels["policy_allows"], text=policy_text),
-        BriefSection(key="customer_type", title=labels["customer_type"], text=type_text),
-        BriefSection(key="trend", title=labels["trend"], text=trend_text),
-        BriefSection(key="approach", title=labels["approach"], text=approach),
-        BriefSection(key="opening_line", title=labels["opening_line"], text=opening_line),
-    ]
-    return Brief(conversation_id=conversation.id, language=lang, engine="composer", title=labels["title"],  # type: ignore[arg-type]
-                 sections=sections, opening_line=opening_line)
+        text += _SEP[lang] + _LIST[lang].join(lists.signals.get(s, s) for s in signals)
+    return text
 
 
 def _needs_by_weight(conversation: Conversation) -> list[str]:

@@ -10,9 +10,19 @@ from copilot.analysis import Analyzer
 from copilot.analysis.models import Analysis
 from copilot.checking import Checker
 from copilot.checking.ledger import Ledger, extract_commitments
-from copilot.conversation.models import Conversation, ConversationStart, Trend, TrendPoint, Turn, TurnReading
+from copilot.conversation.models import (
+    Conversation,
+    ConversationStart,
+    Role,
+    Trend,
+    TrendPoint,
+    Turn,
+    TurnReading,
+)
 from copilot.conversation.trend import THREATS, alerts, direction
 from copilot.text.language import script_is_ambiguous
+
+_ROLES: dict[str, Role] = {"customer": "customer", "agent": "agent"}
 
 
 class ConversationReader:
@@ -32,7 +42,7 @@ class ConversationReader:
         ledger = Ledger()
         points: list[TrendPoint] = []
         for index, role, text, at in stored:
-            turn = Turn(index=index, role=role, text=text, at=at)  # type: ignore[arg-type]
+            turn = Turn(index=index, role=_ROLES[role], text=text, at=at)
             if role == "customer":
                 analysis = self.analyzer.analyze(text)
                 anger = turn_anger(text, analysis)

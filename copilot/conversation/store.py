@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from copilot.conversation.models import ConversationStart, MessageIn
+from copilot.errors import Conflict
 from copilot.storage import Database, Migrations
 
 MIGRATIONS = Migrations("conversations", [
@@ -39,8 +40,10 @@ MIGRATIONS = Migrations("conversations", [
 ])
 
 
-class ConversationExists(ValueError):
+class ConversationExists(Conflict, ValueError):
     """A conversation with this id was already started."""
+
+    code = "conversation_exists"
 
 
 class Appended(NamedTuple):

@@ -11,19 +11,20 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, Field
 
 from copilot.checking.models import CheckResult
+from copilot.errors import InvalidInput
 from copilot.text.numbers import find_amounts, find_durations
 from copilot.text.script import convert_script
 from copilot.text.sentences import split_sentences
 
 Control = Literal["shorter", "warmer", "formal", "simpler", "script", "language"]
 Language = Literal["zh-Hant", "zh-Hans", "en"]
-CONTROLS: tuple[str, ...] = Control.__args__  # type: ignore[attr-defined]
+CONTROLS: tuple[str, ...] = get_args(Control)
 _APOLOGY = re.compile(r"sorry|apolog|抱歉|對不起|对不起|道歉|不好意思|歉意", re.IGNORECASE)
 
 
@@ -55,8 +56,10 @@ class RewriteResult(BaseModel):
     notices: list[str] = Field(default_factory=list)
 
 
-class RewriteUnavailable(ValueError):
+class RewriteUnavailable(InvalidInput):
     """The control cannot be applied to this text without the LLM (or at all)."""
+
+    code = "rewrite_unavailable"
 
 
 class ControlLists(BaseModel):

@@ -19,6 +19,7 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.utils import legacy_metadata_dict_to_node, metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from copilot.errors import InvalidInput
 from copilot.knowledge.chunking import chunk_document
 from copilot.knowledge.documents import Chunk, KnowledgeDocument
 from copilot.retrieval.embeddings import EmbedderUnavailable, build_embedder, embedder_slug
@@ -29,7 +30,7 @@ from copilot.retrieval.models import IndexReport, Passage, SearchAnswer, SearchF
 from copilot.retrieval.retriever import HybridRetriever
 from copilot.retrieval.store import IndexMissing, chroma_client, collection_name
 from copilot.settings import Settings
-from copilot.text import detect_language, split_sentences
+from copilot.text import detect_language, is_blank, split_sentences
 
 ProgressFn = Callable[[int, int], None]
 T = TypeVar("T")
@@ -47,8 +48,10 @@ _FILTERED_COPIES = 4
 _OVERSAMPLE = 2.0
 
 
-class QueryError(ValueError):
+class QueryError(InvalidInput):
     """The query cannot be searched as given."""
+
+    code = "invalid_query"
 
 
 def _node_from_chunk(chunk: Chunk) -> TextNode:
@@ -546,7 +549,7 @@ class KnowledgeIndex:
 
     def _checked_query(self, query: str, k: int) -> str:
         query = (query or "").strip()
-        if not query:
+        if is_blank(query):
             raise QueryError("the query is empty: type the words or the complaint you want guidance for")
         if not _WORD.search(query):
             raise QueryError("the query has no words, only punctuation or symbols: type the words or the complaint you "

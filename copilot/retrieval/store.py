@@ -9,15 +9,20 @@ from urllib.parse import urlparse
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from copilot.errors import Unavailable
 from copilot.settings import Settings
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(Unavailable):
     """The vector store cannot be reached or opened."""
 
+    code = "index_unavailable"
 
-class IndexMissing(RuntimeError):
+
+class IndexMissing(Unavailable):
     """There is no index to search yet."""
+
+    code = "index_unavailable"
 
 
 def chroma_client(settings: Settings, *, create: bool) -> chromadb.ClientAPI:

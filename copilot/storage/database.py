@@ -9,13 +9,19 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from copilot.errors import InvalidInput, Unavailable
 
-class DatabaseUnavailable(RuntimeError):
+
+class DatabaseUnavailable(Unavailable):
     """The database cannot be reached right now; the request can be retried (the API answers 503)."""
 
+    code = "database_unavailable"
 
-class DatabaseConfigError(ValueError):
+
+class DatabaseConfigError(InvalidInput):
     """The database setting is wrong or the database is not ready: one line saying what and what to run."""
+
+    code = "database_config"
 
 
 class SchemaMismatch(DatabaseConfigError):

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from copilot.audit import Feedback
-from copilot.checking import CheckError
+from copilot.checking import CheckContext, CheckError
 from copilot.drafting import DRAFT_KINDS, SuggestContext
 from copilot.drafting.rewrite import CONTROLS, RewriteRequest, RewriteUnavailable
 from copilot.retrieval import IndexMissing, QueryError, StoreUnavailable
@@ -117,7 +117,7 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not text or not text.strip():
             return [], ""
         try:
-            result = copilot.check(text, level=level)  # type: ignore[arg-type]
+            result = copilot.check(text, context=CheckContext(level=level))  # type: ignore[arg-type]
         except CheckError as exc:
             return [], str(exc)
         return highlight(text, result), findings(result)
@@ -136,8 +136,8 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not text or not text.strip():
             return [], "Paste the reply you want to check.", ""
         try:
-            result = copilot.check(text, level=level, policy=policy or None)  # type: ignore[arg-type]
-            fixed = copilot.fix(text, level=level, policy=policy or None) if result.violations else None  # type: ignore[arg-type]
+            result = copilot.check(text, context=CheckContext(level=level, policy=policy or None))  # type: ignore[arg-type]
+            fixed = copilot.fix(text, context=CheckContext(level=level, policy=policy or None)) if result.violations else None  # type: ignore[arg-type]
         except CheckError as exc:
             return [], f"**Cannot check:** {exc}", ""
         report = findings(result) + f"\n\nMoves missing: {', '.join(result.moves_missing) or 'none'}"
