@@ -1,4 +1,7 @@
-"""`copilot` on the command line: a thin layer over the `Copilot` service."""
+"""`copilot` on the command line: a thin layer over the `Copilot` service.
+
+Each command imports the service and its libraries inside itself, on purpose: `copilot --help`, `copilot keys
+hash` and a mistyped option answer at once instead of after loading chromadb, llama-index and the models."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import typer
 
 from copilot.checking import CheckContext
+from copilot.knowledge.policies import LEVEL_NAMES
 from copilot.settings import get_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="complaint-copilot: drafts and checks replies to customer complaints.")
@@ -157,8 +161,9 @@ def check(
     if text is None:
         _fail("give the text to check, or --file replies.jsonl")
     try:
-        result = service.check(text, lang, context=CheckContext(complaint=complaint, level=level, policy=policy))  # type: ignore[arg-type]
-        fixed = service.fix(text, lang, context=CheckContext(complaint=complaint, level=level, policy=policy)) if fix else None  # type: ignore[arg-type]
+        context = CheckContext(complaint=complaint, level=LEVEL_NAMES[level], policy=policy)
+        result = service.check(text, lang, context)
+        fixed = service.fix(text, lang, context) if fix else None
     except CheckError as exc:
         _fail(str(exc))
     if json_out:
@@ -244,7 +249,8 @@ def suggest(
     if complaint is None:
         _fail("give the complaint text, or --file complaints.jsonl")
     try:
-        context = SuggestContext(level=level, channel=channel, contacts_before=contacts_before, policy=policy)  # type: ignore[arg-type]
+        context = SuggestContext.model_validate(
+            {"level": level, "channel": channel, "contacts_before": contacts_before, "policy": policy})
         result = service.suggest(complaint, context)
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
@@ -576,7 +582,7 @@ def logs_export(
             datetime.fromisoformat(since)
         except ValueError:
             _fail(f"--since {since!r} is not a date: use YYYY-MM-DD or an ISO timestamp")
-    text = Copilot(get_settings()).audit.export(since, fmt)  # type: ignore[arg-type]
+    text = Copilot(get_settings()).audit.export(since, "csv" if fmt == "csv" else "jsonl")
     if out:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"written {out}", err=True)

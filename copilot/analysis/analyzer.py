@@ -11,8 +11,11 @@ import yaml
 
 from copilot.analysis.classifier import ComplaintClassifier
 from copilot.analysis.models import (
+    HARD_TYPES,
+    REPLY_LANGUAGES,
     Analysis,
     CategoryMatch,
+    CustomerType,
     Evidence,
     Facts,
     NeedFinding,
@@ -89,7 +92,7 @@ class Analyzer:
     def analyze(self, complaint: str, contacts_before: int | None = None) -> Analysis:
         language = detect_language(complaint)
         notices = []
-        reply_language = language if language in ("zh-Hant", "zh-Hans", "en") else "en"
+        reply_language = REPLY_LANGUAGES.get(language, "en")
         if language == "other":
             notices.append("the complaint is not in Chinese or English: drafts are in English")
         norm = normalise_for_matching(complaint)
@@ -104,8 +107,9 @@ class Analyzer:
                             found.append(Evidence(start=m.start(), end=m.end(), text=complaint[m.start() : m.end()]))
             return _unique(found)
 
-        needs = [NeedFinding(need=name, evidence=ev) for name, pats in self._needs.items() if (ev := find(pats))]  # type: ignore[arg-type]
-        signals = [SignalFinding(signal=name, evidence=ev) for name, pats in self._escalation.items() if (ev := find(pats))]  # type: ignore[arg-type]
+        needs = [NeedFinding.model_validate({"need": name, "evidence": ev}) for name, pats in self._needs.items() if (ev := find(pats))]
+        signals = [SignalFinding.model_validate({"signal": name, "evidence": ev})
+                   for name, pats in self._escalation.items() if (ev := find(pats))]
         facts = self._facts(complaint, norm, language, contacts_before)
         if facts.contacts_before and facts.contacts_before >= 2 and "repeat_contact" not in [s.signal for s in signals]:
             signals.append(SignalFinding(signal="repeat_contact", evidence=[]))
@@ -120,6 +124,7 @@ class Analyzer:
         if anger >= 2 and "vent" not in [n.need for n in needs]:
             needs.append(NeedFinding(need="vent", evidence=strong[:2] or mild[:2]))
         types = {name: find(pats) for name, pats in self._types.items()}
+        customer_type: CustomerType
         if types["unreasonable"]:
             customer_type = "unreasonable"
         elif anger >= 2:
@@ -127,15 +132,15 @@ class Analyzer:
         else:
             customer_type = "rational" if types["rational"] or anger <= 1 else "emotional"
         hard = [(len(types[t]), t) for t in ("fox", "snake", "hedgehog") if types[t]]
-        hard_type = max(hard)[1] if hard else None
+        hard_type = HARD_TYPES[max(hard)[1]] if hard else None
         analysis = Analysis(
-            language=language,  # type: ignore[arg-type]
-            reply_language=reply_language,  # type: ignore[arg-type]
+            language=language,
+            reply_language=reply_language,
             needs=sorted(needs, key=lambda n: ("fast_fix", "respect", "compensation", "vent").index(n.need)),
             anger=anger,
             anger_evidence=(strong + mild)[:6],
-            customer_type=customer_type,  # type: ignore[arg-type]
-            hard_type=hard_type,  # type: ignore[arg-type]
+            customer_type=customer_type,
+            hard_type=hard_type,
             escalation=signals,
             facts=facts,
             injection=find(self._injection),
@@ -176,7 +181,7 @@ class Analyzer:
     def set_reply_language(self, analysis: Analysis, reply_language: str, complaint: str) -> None:
         """The reply's language was settled after reading (the CRM's choice, an ambiguous script): name the
         topic in it."""
-        analysis.reply_language = reply_language  # type: ignore[assignment]
+        analysis.reply_language = REPLY_LANGUAGES.get(reply_language, "en")
         if analysis.topic is not None:
             analysis.topic = self._topic(complaint, analysis.language, reply_language) or analysis.topic
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -10,6 +10,13 @@ Need = Literal["fast_fix", "respect", "compensation", "vent"]
 Signal = Literal["manager", "regulator", "media", "lawsuit", "repeat_contact", "many_affected"]
 CustomerType = Literal["emotional", "rational", "unreasonable"]
 HardType = Literal["hedgehog", "snake", "fox"]
+# each name as its literal type, to turn names read from data or an LLM's answer into them (unknown: not in)
+NEEDS: dict[str, Need] = {n: n for n in get_args(Need)}
+SIGNALS: dict[str, Signal] = {s: s for s in get_args(Signal)}
+CUSTOMER_TYPES: dict[str, CustomerType] = {t: t for t in get_args(CustomerType)}
+HARD_TYPES: dict[str, HardType] = {t: t for t in get_args(HardType)}
+ReplyLanguage = Literal["zh-Hant", "zh-Hans", "en"]
+REPLY_LANGUAGES: dict[str, ReplyLanguage] = {lang: lang for lang in get_args(ReplyLanguage)}
 
 
 class Evidence(BaseModel):

@@ -25,10 +25,14 @@ JUDGED = ("blame_department", "blame_partner", "blame_customer", "excuse", "poli
           "arguing_minimising", "overpromise")
 
 
+class PromptBook(Protocol):
+    def render(self, name: str, **values: object) -> str: ...
+
+
 class StructuredLLM(Protocol):
     """What adjudication needs of an LLM engine: prompts, and a JSON answer validated against a model."""
 
-    prompts: object
+    prompts: PromptBook
 
     def structured(self, system: str, user: str, model: type[T]) -> T: ...
 
@@ -72,8 +76,8 @@ class Adjudicator:
         masked, mapping = mask_with_map(text)
         listing = [{"id": f"f{i + 1}", "category": v.category, "words": _mask(v.text, mapping)} for i, v in enumerate(judged)]
         try:
-            system = self.llm.prompts.render("adjudicate.system", language=result.language)  # type: ignore[attr-defined]
-            user = self.llm.prompts.render(  # type: ignore[attr-defined]
+            system = self.llm.prompts.render("adjudicate.system", language=result.language)
+            user = self.llm.prompts.render(
                 "adjudicate.user", findings=json.dumps(listing, ensure_ascii=False, indent=1), text=masked)
             answer = self.llm.structured(system, user, Adjudication)
         except Exception as exc:  # any failure leaves the rules' findings standing
@@ -120,8 +124,8 @@ class Adjudicator:
             return False
         return Violation(
             rule_id=f"llm.{item.category}", category=rule.category, severity="medium", start=start, end=end,
-            text=text[start:end], name=rule.name[lang], explanation=item.reason or rule.explanation[lang],  # type: ignore[index]
-            suggestion=rule.fix.suggestion[lang], confidence=self.added,  # type: ignore[index]
+            text=text[start:end], name=rule.name[lang], explanation=item.reason or rule.explanation[lang],
+            suggestion=rule.fix.suggestion[lang], confidence=self.added,
         )
 
 

@@ -310,9 +310,9 @@ def _violation(rule: Rule, lang: str, text: str, start: int, end: int, detail: d
         start=start,
         end=end,
         text=text[start:end],
-        name=rule.name[lang],  # type: ignore[index]
-        explanation=_format(rule.explanation[lang], fill),  # type: ignore[index]
-        suggestion=_format(rule.fix.suggestion[lang], fill),  # type: ignore[index]
+        name=rule.name[lang],
+        explanation=_format(rule.explanation[lang], fill),
+        suggestion=_format(rule.fix.suggestion[lang], fill),
     )
 
 

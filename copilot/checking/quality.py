@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from copilot.checking.checker import Checker
 from copilot.checking.models import CATEGORIES
 from copilot.checking.roles import clause_bounds
+from copilot.knowledge.policies import Level
 
 
 class Label(BaseModel):
@@ -25,7 +26,7 @@ class LabelledReply(BaseModel):
     reply: str
     labels: list[Label] = Field(default_factory=list)
     complaint: str | None = None
-    level: str = "agent"
+    level: Level = "agent"
     policy: str | None = None
     note: str = ""
 
@@ -124,7 +125,7 @@ def evaluate(checker: Checker, items: list[LabelledReply]) -> CheckerQuality:
     mistakes: list[Mistake] = []
     for item in items:
         result = checker.check(
-            item.reply, item.lang, complaint=item.complaint, level=item.level, policy=item.policy  # type: ignore[arg-type]
+            item.reply, item.lang, complaint=item.complaint, level=item.level, policy=item.policy
         )
         gold = item.spans()
         found = [(v.category, v.start, v.end, v.text) for v in result.violations]

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
 from copilot.checking.models import CATEGORIES, MOVES, Category, Severity
 
-Localized = dict[Literal["zh-Hant", "zh-Hans", "en"], str]
+
+def _three_languages(texts: dict[str, str]) -> dict[str, str]:
+    unknown = set(texts) - {"zh-Hant", "zh-Hans", "en"}
+    if unknown:
+        raise ValueError(f"languages are zh-Hant, zh-Hans and en, not {', '.join(sorted(unknown))}")
+    return texts
+
+
+# a text in each language, looked up by a language code
+Localized = Annotated[dict[str, str], AfterValidator(_three_languages)]
 PatternSet = dict[Literal["zh", "en"], list[str]]
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from copilot.analysis.models import Analysis, SignalFinding
+from copilot.analysis.models import (
+    CUSTOMER_TYPES,
+    HARD_TYPES,
+    NEEDS,
+    SIGNALS,
+    Analysis,
+    NeedFinding,
+    SignalFinding,
+)
 from copilot.checking.ledger import Ledger
 from copilot.checking.models import CheckResult
 from copilot.drafting.llm import LLMBrief, LLMEngine, LLMError, LLMReading, Rewrite
@@ -150,20 +158,14 @@ def refine_analysis(engine: LLMEngine, complaint: str, analysis: Analysis, polic
     refined = analysis.model_copy(deep=True)
     refined.engine = "llm"
     refined.anger = max(0, min(3, reading.anger))
-    from copilot.analysis.models import NeedFinding
-
     have = {n.need for n in refined.needs}
-    refined.needs += [NeedFinding(need=n) for n in reading.needs if n in ("fast_fix", "respect", "compensation", "vent") and n not in have]  # type: ignore[arg-type]
-    if reading.customer_type in ("emotional", "rational", "unreasonable"):
-        refined.customer_type = reading.customer_type  # type: ignore[assignment]
-    if reading.hard_type in ("hedgehog", "snake", "fox", None):
-        refined.hard_type = reading.hard_type  # type: ignore[assignment]
+    refined.needs += [NeedFinding(need=NEEDS[n]) for n in reading.needs if n in NEEDS and n not in have]
+    if reading.customer_type in CUSTOMER_TYPES:
+        refined.customer_type = CUSTOMER_TYPES[reading.customer_type]
+    if reading.hard_type is None or reading.hard_type in HARD_TYPES:
+        refined.hard_type = HARD_TYPES[reading.hard_type] if reading.hard_type else None
     known = {s.signal: s for s in analysis.escalation}
-    refined.escalation = [
-        known.get(s) or SignalFinding(signal=s)  # type: ignore[arg-type]
-        for s in reading.escalation
-        if s in ("manager", "regulator", "media", "lawsuit", "repeat_contact", "many_affected")
-    ]
+    refined.escalation = [known.get(s) or SignalFinding(signal=SIGNALS[s]) for s in reading.escalation if s in SIGNALS]
     if reading.category and policies.category(reading.category) is not None:
         cat = policies.category(reading.category)
         assert cat is not None

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from copilot.checking.fixer import FixResult
 from copilot.checking.models import CheckResult
@@ -25,7 +26,7 @@ from copilot.drafting.composer import Composer
 from copilot.drafting.json_stream import DraftTextStream
 from copilot.drafting.llm import LLMDrafts, LLMEngine, LLMError
 from copilot.drafting.llm_drafter import drafts_prompt, in_script, llm_rewrite
-from copilot.drafting.models import DRAFT_KINDS, Draft, DraftKind, DraftRequest, Suggestion
+from copilot.drafting.models import DRAFT_KINDS, Draft, DraftKind, DraftRequest, Engine, Suggestion
 from copilot.drafting.streaming import SentenceChecker, StreamEvent, sentence_pieces
 from copilot.privacy import mask_with_map, restore
 from copilot.retrieval.models import Passage
@@ -86,6 +87,7 @@ class DraftingPipeline:
         if self.llm is not None:
             written, mapping = yield from self._llm_drafts(self.llm, plan, live)
         drafts = []
+        engine: Engine
         for kind in DRAFT_KINDS:
             if kind in written:
                 body, engine, cited = written[kind].text, "llm", written[kind].cited or plan.by_kind[kind]
@@ -182,14 +184,14 @@ class DraftingPipeline:
 
     # ------------------------------------------------------------------ finishing a draft
 
-    def _finish(self, kind: DraftKind, body: str, engine: str, cited: list[Passage], request: DraftRequest,
+    def _finish(self, kind: DraftKind, body: str, engine: Engine, cited: list[Passage], request: DraftRequest,
                 mapping: dict[str, str]) -> Draft:
         """Check a draft; an LLM draft gets up to two rewrite rounds with the findings, then the rule fix."""
         lang = request.analysis.reply_language
         check = self.check(body, request)
         if engine == "llm" and check.violations:
             check = self.adjudicate(body, check)
-        fixed_by = "none"
+        fixed_by: Literal["none", "llm", "rules"] = "none"
         if check.violations and engine == "llm" and self.llm is not None:
             for _ in range(2):
                 try:
@@ -209,8 +211,7 @@ class DraftingPipeline:
             fixed = self.fix(body, request)
             body, check, fixed_by = fixed.text, fixed.check, "rules"
             self._count("rule_fixes")
-        return Draft(kind=kind, language=lang, text=body, engine=engine, citations=cite(cited), check=check,  # type: ignore[arg-type]
-                     fixed_by=fixed_by)  # type: ignore[arg-type]
+        return Draft(kind=kind, language=lang, text=body, engine=engine, citations=cite(cited), check=check, fixed_by=fixed_by)
 
     def _assemble(self, plan: Plan, drafts: list[Draft]) -> Suggestion:
         self._count("suggestions")

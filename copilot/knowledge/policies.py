@@ -13,6 +13,7 @@ from copilot.knowledge.documents import parse_front_matter
 
 Level = Literal["agent", "supervisor", "manager"]
 LEVELS: tuple[Level, ...] = ("agent", "supervisor", "manager")
+LEVEL_NAMES: dict[str, Level] = {level: level for level in LEVELS}
 Localized = dict[str, str]
 
 

@@ -12,10 +12,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import BaseNode, NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.utils import legacy_metadata_dict_to_node, metadata_dict_to_node
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -100,7 +101,7 @@ class KnowledgeIndex:
         settings: Settings,
         *,
         create: bool = False,
-        embedder: object = "auto",
+        embedder: BaseEmbedding | Literal["auto"] | None = "auto",
         expander: QueryExpander | None = None,
         fusion: Fusion | None = None,
     ) -> None:
@@ -114,7 +115,7 @@ class KnowledgeIndex:
             except EmbedderUnavailable as exc:
                 self.notices.append(f"dense retrieval is off, lexical only: {exc}")
                 embedder = None
-        self.embedder = embedder
+        self.embedder: BaseEmbedding | None = embedder
         self.client = chroma_client(settings, create=create)
         self.name = collection_name(settings, embedder_slug(self.embedder))
         if create:
@@ -265,12 +266,12 @@ class KnowledgeIndex:
                 embeddings.append(vector.tolist())
                 owners.append({"passage": chunk.id})
         if ids:
-            self.sentence_collection.upsert(ids=ids, embeddings=embeddings, metadatas=owners)  # type: ignore[union-attr]
+            self._units().upsert(ids=ids, embeddings=embeddings, metadatas=owners)
 
     def _embed_passages(self, texts: list[str]) -> list[list[float]]:
         if self.embedder is None:
             return [[1.0] for _ in texts]  # lexical-only collections still need a vector per record
-        return self.embedder.get_text_embedding_batch(texts)  # type: ignore[attr-defined]
+        return self.embedder.get_text_embedding_batch(texts)
 
     def count(self) -> int:
         return self.collection.count()
@@ -346,7 +347,7 @@ class KnowledgeIndex:
         one matrix product over the vectors held in memory with the filtered-out passages masked: exact, and
         about 6 ms at 100,000 passages where the store's search among 40,000 kept ids takes 40. English asked
         of Chinese passages goes straight to it: its nearest neighbours are English."""
-        vector = self.embedder.get_query_embedding(query)  # type: ignore[union-attr]
+        vector = self._query_vector(query)
         allowed = self._allowed_ids(filters)
         if allowed is None:
             return self._nearest(vector, n)
@@ -408,7 +409,7 @@ class KnowledgeIndex:
         vectors = self._sentence_vectors(candidates)
         if not vectors:
             return []
-        query_vector = np.asarray(self.embedder.get_query_embedding(query), dtype=np.float32)  # type: ignore[union-attr]
+        query_vector = np.asarray(self._query_vector(query), dtype=np.float32)
         best = {cid: float((matrix @ query_vector).max()) for cid, matrix in vectors.items()}
         return sorted(best, key=lambda cid: -best[cid])
 
@@ -421,7 +422,7 @@ class KnowledgeIndex:
                        if cid not in cache and (row := self._row_by_id.get(cid)) is not None]
             ids = [_sentence_id(cid, n) for cid, count in missing for n in range(count)]
             if ids:
-                got = self.sentence_collection.get(ids=ids, include=["embeddings"])  # type: ignore[union-attr]
+                got = self._units().get(ids=ids, include=["embeddings"])
                 rows: dict[str, list] = {}
                 for sentence_id, vector in zip(got["ids"], got["embeddings"], strict=True):
                     rows.setdefault(sentence_id.rpartition("~")[0], []).append(vector)
@@ -436,16 +437,25 @@ class KnowledgeIndex:
                     out[cid] = cache[cid]
             return out
 
-    def _nodes(self, ids: list[str]) -> dict[str, TextNode]:
+    def _query_vector(self, query: str) -> list[float]:
+        assert self.embedder is not None, "dense channels run only with an embedder"
+        return self.embedder.get_query_embedding(query)
+
+    def _units(self):
+        """The collection of unit (question and sentence) vectors; only asked for when sentence vectors are on."""
+        assert self.sentence_collection is not None, "sentence vectors are off"
+        return self.sentence_collection
+
+    def _nodes(self, ids: list[str]) -> dict[str, BaseNode]:
         """The passages with these ids, made from the copy held in memory with the lexical index (the store's
         fetch by id costs 2 to 4 ms at 100,000 passages); ids it does not hold yet are fetched from the store."""
         rows = {cid: row for cid in ids if (row := self._row_by_id.get(cid)) is not None and row < len(self._documents)}
-        found: dict[str, TextNode] = {}
+        found: dict[str, BaseNode] = {}
         for cid, row in rows.items():
             found[cid] = _node(cid, self._lexical_meta[row], self._documents[row])
         missing = [cid for cid in ids if cid not in rows]
         if missing:
-            found.update({n.node_id: n for n in self.vector_store.get_nodes(node_ids=missing)})  # type: ignore[misc]
+            found.update({n.node_id: n for n in self.vector_store.get_nodes(node_ids=missing)})
         return found
 
     def retriever(
@@ -565,7 +575,7 @@ class KnowledgeIndex:
         return query
 
 
-def _node(cid: str, meta: dict, text: str) -> TextNode:
+def _node(cid: str, meta: dict, text: str) -> BaseNode:
     """A stored record as a node, the way llama-index's Chroma store reads it back (records written without the
     serialised node, as `make bench` adds them, through its legacy path)."""
     try:
@@ -574,10 +584,10 @@ def _node(cid: str, meta: dict, text: str) -> TextNode:
         meta, info, relationships = legacy_metadata_dict_to_node(meta)
         node = TextNode(text=text, id_=cid, metadata=meta, start_char_idx=info.get("start"),
                         end_char_idx=info.get("end"), relationships=relationships)
-    return node  # type: ignore[return-value]
+    return node
 
 
-def _passage(node: TextNode, score: float) -> Passage:
+def _passage(node: BaseNode, score: float) -> Passage:
     meta = node.metadata
     channels = dict(meta.get("channels") or {})
     return Passage(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from llama_index.core.base.base_retriever import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle
 
 from copilot.retrieval.expansion import Expansion, QueryExpander
 from copilot.retrieval.fusion import Fusion
@@ -54,7 +54,7 @@ class HybridRetriever(BaseRetriever):
         self,
         *,
         lexical: LexicalIndex,
-        nodes: Callable[[list[str]], dict[str, TextNode]],
+        nodes: Callable[[list[str]], dict[str, BaseNode]],
         lexical_mask: Callable[[SearchFilters], object],
         dense: DenseSearch | None,
         top_k: int = 5,

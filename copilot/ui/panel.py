@@ -17,6 +17,7 @@ from copilot.audit import Feedback
 from copilot.checking import CheckContext, CheckError
 from copilot.drafting import DRAFT_KINDS, SuggestContext
 from copilot.drafting.rewrite import CONTROLS, RewriteRequest, RewriteUnavailable
+from copilot.knowledge.policies import LEVEL_NAMES
 from copilot.retrieval import IndexMissing, QueryError, StoreUnavailable
 from copilot.service import ComplaintError, Copilot, UnknownConversation, UnknownSuggestion
 from copilot.ui.views import (
@@ -76,7 +77,7 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not complaint or not complaint.strip():
             return cleared | {analysis: labels["complaint_needed"]}
         try:
-            s = copilot.suggest(complaint, SuggestContext(level=level, channel=channel))  # type: ignore[arg-type]
+            s = copilot.suggest(complaint, SuggestContext.model_validate({"level": level, "channel": channel}))
         except ComplaintError as exc:
             return cleared | {analysis: f"**{labels['cannot_draft']}:** {md_text(str(exc))}"}
         a = s.analysis
@@ -117,7 +118,7 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not text or not text.strip():
             return [], ""
         try:
-            result = copilot.check(text, context=CheckContext(level=level))  # type: ignore[arg-type]
+            result = copilot.check(text, context=CheckContext(level=LEVEL_NAMES.get(level, "agent")))
         except CheckError as exc:
             return [], str(exc)
         return highlight(text, result), findings(result)
@@ -126,8 +127,8 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not suggestion_id:
             return "Draft first, then send feedback."
         try:
-            copilot.feedback(Feedback(suggestion_id=suggestion_id, draft_kind=kind, useful=useful == "yes",  # type: ignore[arg-type]
-                                      reason=reason or None, final_text=text or None))  # type: ignore[arg-type]
+            copilot.feedback(Feedback.model_validate({"suggestion_id": suggestion_id, "draft_kind": kind, "useful": useful == "yes",
+                                                      "reason": reason or None, "final_text": text or None}))
         except (UnknownSuggestion, ValueError) as exc:
             return f"Not saved: {exc}"
         return "✓ saved"
@@ -136,8 +137,9 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not text or not text.strip():
             return [], "Paste the reply you want to check.", ""
         try:
-            result = copilot.check(text, context=CheckContext(level=level, policy=policy or None))  # type: ignore[arg-type]
-            fixed = copilot.fix(text, context=CheckContext(level=level, policy=policy or None)) if result.violations else None  # type: ignore[arg-type]
+            context = CheckContext(level=LEVEL_NAMES.get(level, "agent"), policy=policy or None)
+            result = copilot.check(text, context=context)
+            fixed = copilot.fix(text, context=context) if result.violations else None
         except CheckError as exc:
             return [], f"**Cannot check:** {exc}", ""
         report = findings(result) + f"\n\nMoves missing: {', '.join(result.moves_missing) or 'none'}"
@@ -277,8 +279,8 @@ def build_panel(copilot: Copilot) -> gr.Blocks:
         if not text.strip():
             return "", [], labels["no_text"]
         try:
-            result = copilot.rewrite(RewriteRequest(text=text, control=control, target=target or None,  # type: ignore[arg-type]
-                                                    conversation_id=cid or None))
+            result = copilot.rewrite(RewriteRequest.model_validate({"text": text, "control": control, "target": target or None,
+                                                                    "conversation_id": cid or None}))
         except RewriteUnavailable as exc:
             return "", [], f"⚠ **{labels['cannot_rewrite']}:** {md_text(str(exc))}"
         except (CheckError, UnknownConversation, ComplaintError, ValidationError) as exc:
