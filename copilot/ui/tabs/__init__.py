@@ -1,0 +1,1 @@
+"""The panel's tabs, one builder each."""
