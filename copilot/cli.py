@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from copilot.checking import CheckContext
+from copilot.knowledge.layout import KnowledgeLayout
 from copilot.knowledge.policies import LEVEL_NAMES
 from copilot.settings import get_settings
 
@@ -414,11 +415,11 @@ def eval_calibrate_checker(
     if missing:
         _fail(f"no such file: {', '.join(missing)}")
     service = Copilot(get_settings())
-    held_out = held_out_checkers(service.checker, service.settings.knowledge_dir / "rules" / "examples",
+    held_out = held_out_checkers(service.checker, service.parts.layout.rules / "examples",
                                  service.parts.approved_phrasing(), service.settings.models_dir)
     measured = calibrate(service.checker, files, bands_from or None, held_out)
     if write:
-        write_calibration(service.settings.knowledge_dir / "rules" / "calibration.yaml", measured, files, bands_from or None)
+        write_calibration(service.parts.layout.rules / "calibration.yaml", measured, files, bands_from or None)
     typer.echo(json.dumps(measured, ensure_ascii=False, indent=2))
 
 
@@ -451,7 +452,7 @@ def eval_tune_fusion(
             prepared[Path(queries_path).name] = (service.index, question_channels(service.index, queries))
         tuned = tune_fusion(prepared)
     if write:
-        write_fusion(settings.knowledge_dir / "retrieval" / "fusion.yaml", tuned, list(prepared))
+        write_fusion(KnowledgeLayout(settings.knowledge_dir).retrieval / "fusion.yaml", tuned, list(prepared))
     typer.echo(tuned.model_dump_json(indent=2))
 
 
@@ -522,7 +523,7 @@ def eval_blind(
     from copilot.knowledge.policies import load_policies
     from copilot.settings import get_settings
 
-    policies = load_policies(get_settings().knowledge_dir / "policies")
+    policies = load_policies(KnowledgeLayout(get_settings().knowledge_dir).policies)
 
     def note(key: str) -> str | None:
         category = policies.category(key)

@@ -20,6 +20,7 @@ from copilot.analysis.classifier import (
 )
 from copilot.analysis.topic import ReadingLexicon, load_aspects
 from copilot.checking import Checker, CheckResult, Fixer
+from copilot.checking.adjudication import Adjudicator
 from copilot.checking.calibration import load_calibration
 from copilot.checking.learned import ClauseClassifier, Example
 from copilot.checking.roles import clause_bounds, load_roles
@@ -27,6 +28,7 @@ from copilot.checking.rules import load_rules
 from copilot.conversation.brief import BriefLists, load_brief_lists
 from copilot.conversation.reader import ConversationReader
 from copilot.drafting.composer import Composer
+from copilot.drafting.llm import LLMEngine
 from copilot.drafting.replybook import load_replybook
 from copilot.drafting.rewrite import Rewriter, load_controls
 from copilot.knowledge.layout import KnowledgeLayout
@@ -104,7 +106,6 @@ class Parts:
         """The LLM's second opinion on the checker's findings, when an LLM is configured (else None)."""
         if self.llm is None or not self.settings.llm_adjudication:
             return None
-        from copilot.checking.adjudication import Adjudicator  # loads the LLM's prompts: only with an LLM
 
         return Adjudicator(self.llm, self.checker.category_rule, self.checker.calibration)
 
@@ -167,7 +168,6 @@ class Parts:
         """The LLM engine when an endpoint is configured, else None (the composer drafts)."""
         if not self.settings.llm_base_url:
             return None
-        from copilot.drafting.llm import LLMEngine  # the openai client is built only when an endpoint is set
 
         return LLMEngine(self.settings)
 

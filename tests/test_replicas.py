@@ -28,7 +28,7 @@ from copilot.stores import Stores
 from tests.conftest import free_port, running_chroma, serve_in_thread, wait_for_http
 
 MAIN, BURST, LIMITED = "crm-main-key", "crm-burst-key", "crm-limited-key"
-PER_MINUTE = 60
+PER_MINUTE = 90
 COMPLAINTS = [
     "快遞延誤一週了，客服一直推來推去，我要退款！",
     "我的退款申請已經兩個星期都沒有消息，到底什麼時候會到帳？",
@@ -146,6 +146,7 @@ def test_a_replica_killed_mid_burst_loses_nothing_acknowledged(cluster):
     turns_sent: list[str] = []
     retried: list[int] = []
     lock = threading.Lock()
+    under_way = threading.Event()  # set once a few requests were answered: the kill lands mid-burst
 
     def request(n: int) -> None:
         key = f"burst-{n}"
@@ -165,12 +166,14 @@ def test_a_replica_killed_mid_burst_loses_nothing_acknowledged(cluster):
                         acknowledged[key] = answer.json()["id"]
                     else:
                         turns_sent.append(body["text"])
+                    if len(acknowledged) + len(turns_sent) >= 8:
+                        under_way.set()
                 return
         raise AssertionError(f"request {n} was never acknowledged")
 
     with ThreadPoolExecutor(4) as pool:
-        futures = [pool.submit(request, n) for n in range(30)]
-        time.sleep(1.0)
+        futures = [pool.submit(request, n) for n in range(40)]
+        assert under_way.wait(timeout=60)
         cluster["procs"][0].send_signal(signal.SIGKILL)  # replica A, mid-burst
         for future in futures:
             future.result(timeout=120)

@@ -6,11 +6,10 @@ from __future__ import annotations
 from copilot.audit import Feedback
 from copilot.audit.store import analytics
 from copilot.checking import CheckContext, CheckResult, FixResult
+from copilot.checking.context import NO_CONTEXT
 from copilot.errors import NotFound
 from copilot.parts import Parts
 from copilot.privacy import mask_pii
-
-NO_CONTEXT = CheckContext()
 
 
 class UnknownSuggestion(NotFound):
@@ -26,11 +25,11 @@ class Checking:
     def check(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT) -> CheckResult:
         """Check a draft or the agent's own text against the rules (and, with a conversation's ledger, against
         the promises already made)."""
-        return self.parts.checker.check(text, language, **context.as_arguments())
+        return self.parts.checker.check(text, language, context)
 
     def fix(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT) -> FixResult:
         """Rewrite the flagged spans deterministically (phrasebook) and re-check until clean."""
-        return self.parts.fixer.fix(text, language, **context.as_arguments())
+        return self.parts.fixer.fix(text, language, context)
 
     def check_final(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT, *,
                     suggestion_id: str | None = None, draft_kind: str | None = None, client: str | None = None) -> CheckResult:

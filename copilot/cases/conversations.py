@@ -17,6 +17,8 @@ from copilot.conversation.models import Brief, Conversation, ConversationStart, 
 from copilot.conversation.reader import ledger_of
 from copilot.conversation.transcript import transcript
 from copilot.drafting.citations import cite
+from copilot.drafting.llm import LLMError
+from copilot.drafting.llm_drafter import llm_brief
 from copilot.drafting.models import LiveContext, SuggestContext, Suggestion
 from copilot.drafting.streaming import StreamEvent
 from copilot.errors import NotFound
@@ -182,8 +184,6 @@ class Conversations:
 
     def _llm_brief(self, brief: Brief, live: LiveContext, customer_lang: str, context: CheckContext) -> None:
         """The LLM rewrites the narrative sections; facts stay as composed. On failure the composer's stand."""
-        from copilot.drafting.llm import LLMError  # the LLM's modules are loaded only when one is configured
-        from copilot.drafting.llm_drafter import llm_brief
 
         facts = "\n".join(f"{s.title}: {s.text}" for s in brief.sections if s.key in ("promised", "policy_allows", "facts", "trend"))
         masked, mapping = mask_with_map(live.transcript)

@@ -9,6 +9,8 @@ from copilot.cases.checking import Checking
 from copilot.cases.conversations import Conversations
 from copilot.checking import CheckContext, CheckError
 from copilot.conversation.reader import ledger_of
+from copilot.drafting.llm import LLMError
+from copilot.drafting.llm_drafter import llm_rewrite_control
 from copilot.drafting.rewrite import (
     Language,
     RewriteRequest,
@@ -81,8 +83,6 @@ class Rewriting:
         """The LLM's rewrite, or None (and why, when it failed) for the composer to try."""
         if self.parts.llm is None or request.control == "script":
             return None, "composer", []
-        from copilot.drafting.llm import LLMError  # the LLM's modules are loaded only when one is configured
-        from copilot.drafting.llm_drafter import llm_rewrite_control
 
         masked, mapping = mask_with_map(text)
         try:

@@ -12,6 +12,8 @@ from copilot.cases.checking import Checking
 from copilot.cases.knowledge import Knowledge
 from copilot.checking import CheckContext
 from copilot.drafting.citations import GUIDANCE_QUERIES, unique
+from copilot.drafting.llm import LLMError
+from copilot.drafting.llm_drafter import refine_analysis
 from copilot.drafting.models import (
     DRAFT_KINDS,
     Channel,
@@ -143,8 +145,6 @@ class Suggesting:
         return plan
 
     def _refined(self, analysis: Analysis, text: str, plan: Plan) -> Analysis:
-        from copilot.drafting.llm import LLMError  # the LLM's modules are loaded only when one is configured
-        from copilot.drafting.llm_drafter import refine_analysis
 
         try:
             return refine_analysis(self.parts.llm, mask_with_map(text)[0], analysis, self.parts.policies)

@@ -6,6 +6,7 @@ import re
 from functools import cached_property
 
 from copilot.checking.calibration import Calibration
+from copilot.checking.context import NO_CONTEXT, CheckContext
 from copilot.checking.learned import ClauseClassifier
 from copilot.checking.ledger import Ledger, ledger_breaches, matches_ledger
 from copilot.checking.models import (
@@ -65,17 +66,10 @@ class Checker:
 
     # ------------------------------------------------------------------ public
 
-    def check(
-        self,
-        text: str,
-        language: str | None = None,
-        *,
-        complaint: str | None = None,
-        level: Level = "agent",
-        policy: PolicyCategory | str | None = None,
-        ledger: Ledger | None = None,
-    ) -> CheckResult:
-        """With `ledger` (a conversation's commitments), the text is also held to what was already promised."""
+    def check(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT) -> CheckResult:
+        """`context`: the complaint (quoting it is not flagged), the level, the policy, and a conversation's ledger,
+        against whose promises the text is also held."""
+        complaint, level, policy, ledger = context.complaint, context.level, context.policy, context.ledger
         if not isinstance(text, str):
             raise CheckError("the text must be a string")
         if is_blank(text):

@@ -16,6 +16,6 @@ class CheckContext:
     policy: PolicyCategory | str | None = None
     ledger: Ledger | None = None
 
-    def as_arguments(self) -> dict:
-        """The checker's and the fixer's keyword arguments."""
-        return {"complaint": self.complaint, "level": self.level, "policy": self.policy, "ledger": self.ledger}
+
+
+NO_CONTEXT = CheckContext()

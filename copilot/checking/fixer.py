@@ -7,11 +7,11 @@ import re
 from pydantic import BaseModel, Field
 
 from copilot.checking.checker import Checker
-from copilot.checking.ledger import Ledger
+from copilot.checking.context import NO_CONTEXT, CheckContext
 from copilot.checking.models import CheckResult, Violation
 from copilot.checking.rules import Rule
 from copilot.knowledge.phrasebook import Phrasebook
-from copilot.knowledge.policies import Level, PolicyCategory
+from copilot.knowledge.policies import PolicyCategory
 from copilot.text.sentences import sentence_bounds
 
 MAX_ROUNDS = 3
@@ -60,16 +60,13 @@ class Fixer:
         self,
         text: str,
         language: str | None = None,
+        context: CheckContext = NO_CONTEXT,
         *,
-        complaint: str | None = None,
-        level: Level = "agent",
-        policy: PolicyCategory | str | None = None,
         slots: dict[str, str] | None = None,
-        ledger: Ledger | None = None,
     ) -> FixResult:
+        policy = context.policy
         self.policy = self.checker.policies.category(policy) if isinstance(policy, str) else policy
-        args = {"complaint": complaint, "level": level, "policy": policy, "ledger": ledger}
-        result = first = self.checker.check(text, language, **args)
+        result = first = self.checker.check(text, language, context)
         lang = result.language
         changes: list[Change] = []
         current = text
@@ -78,14 +75,14 @@ class Fixer:
             rounds += 1
             current, made = self._rewrite(current, lang, result.violations, slots or {}, last=rounds == MAX_ROUNDS)
             changes.extend(made)
-            result = self.checker.check(current, lang, **args) if current.strip() else result
+            result = self.checker.check(current, lang, context) if current.strip() else result
             if not current.strip():
                 break
         if not current.strip() or result.violations:
             current = self._drop_offending(current, result.violations) if current.strip() else ""
             if not current.strip():
                 current = self._fallback(lang)
-            result = self.checker.check(current, lang, **args)
+            result = self.checker.check(current, lang, context)
         lost = [piece for piece in _substance(text, first.violations) if piece not in current]
         if lost:
             # no safe fix: the text stays as the agent or the LLM wrote it, with its findings shown
@@ -211,8 +208,6 @@ def _clause_bounds(text: str) -> list[tuple[int, int]]:
 
 
 def _tidy(text: str) -> str:
-    import re
-
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r",(?=[A-Za-z])", ", ", text)
     text = re.sub(r"^[，,、；;\s]+", "", text)

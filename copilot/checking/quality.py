@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from copilot.checking.checker import Checker
+from copilot.checking.context import CheckContext
 from copilot.checking.models import CATEGORIES
 from copilot.checking.roles import clause_bounds
 from copilot.knowledge.policies import Level
@@ -29,6 +30,10 @@ class LabelledReply(BaseModel):
     level: Level = "agent"
     policy: str | None = None
     note: str = ""
+
+    @property
+    def context(self) -> CheckContext:
+        return CheckContext(complaint=self.complaint, level=self.level, policy=self.policy)
 
     def spans(self) -> list[tuple[str, int, int]]:
         out = []
@@ -124,9 +129,7 @@ def evaluate(checker: Checker, items: list[LabelledReply]) -> CheckerQuality:
     by_lc: dict[str, dict[str, Counts]] = defaultdict(lambda: {c: Counts() for c in CATEGORIES})
     mistakes: list[Mistake] = []
     for item in items:
-        result = checker.check(
-            item.reply, item.lang, complaint=item.complaint, level=item.level, policy=item.policy
-        )
+        result = checker.check(item.reply, item.lang, item.context)
         gold = item.spans()
         found = [(v.category, v.start, v.end, v.text) for v in result.violations]
         for category, start, end, _ in found:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from copilot.analysis import Analyzer
 from copilot.analysis.models import Analysis
-from copilot.checking import Checker
+from copilot.checking import CheckContext, Checker
 from copilot.checking.ledger import Ledger, extract_commitments
 from copilot.conversation.models import (
     Conversation,
@@ -52,8 +52,8 @@ class ConversationReader:
             else:
                 lang = language or "en"
                 ledger.now = at
-                turn.check = self.checker.check(text, lang, complaint=customer_text or None, level=start.level,
-                                                policy=policy, ledger=ledger)
+                context = CheckContext(complaint=customer_text or None, level=start.level, policy=policy, ledger=ledger)
+                turn.check = self.checker.check(text, lang, context)
                 turn.apology = "apologise" in turn.check.moves_present
                 turn.commitments = extract_commitments(text, lang, at=at, turn=index)
                 ledger = Ledger(commitments=ledger.commitments + turn.commitments,

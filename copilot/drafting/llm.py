@@ -86,7 +86,7 @@ class Prompts:
 
 class LLMEngine:
     def __init__(self, settings: Settings) -> None:
-        from openai import OpenAI
+        from openai import OpenAI  # the client library loads only when an LLM endpoint is set
 
         if not settings.llm_base_url:
             raise LLMError("not_configured", "set COPILOT_LLM_BASE_URL")
@@ -139,7 +139,7 @@ class LLMEngine:
         """The raw JSON answer as it arrives: token by token when streaming (`stream`, default the
         COPILOT_LLM_STREAM setting), else in one piece. A JSON schema is asked for where the server supports
         it, JSON mode where it does not. Every failure is an LLMError."""
-        import openai
+        import openai  # its error types, loaded with the client above
 
         stream = self.settings.llm_stream if stream is None else stream
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]

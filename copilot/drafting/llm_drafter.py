@@ -8,6 +8,7 @@ from copilot.analysis.models import (
     NEEDS,
     SIGNALS,
     Analysis,
+    CategoryMatch,
     NeedFinding,
     SignalFinding,
 )
@@ -130,16 +131,11 @@ def in_script(text: str, lang: str) -> str:
     return text
 
 
-def llm_rewrite(
-    engine: LLMEngine,
-    draft: str,
-    result: CheckResult,
-    category: PolicyCategory | None,
-    level: Level,
-    lang: str,
-    redact: dict[str, str] | None = None,
-) -> str:
-    _, limit_text, _ = policy_summary(category, level, lang)
+def llm_rewrite(engine: LLMEngine, draft: str, result: CheckResult, request: DraftRequest,
+                redact: dict[str, str] | None = None) -> str:
+    """The draft rewritten by the LLM so that the findings go, within the request's policy limits."""
+    lang = request.analysis.reply_language
+    _, limit_text, _ = policy_summary(request.category, request.level, lang)
     findings = "\n".join(f'- "{v.text}" ({v.name}): {v.explanation} Fix: {v.suggestion}' for v in result.violations)
     for placeholder, value in (redact or {}).items():  # a flagged span may quote personal data
         findings = findings.replace(value, placeholder)
@@ -169,7 +165,6 @@ def refine_analysis(engine: LLMEngine, complaint: str, analysis: Analysis, polic
     if reading.category and policies.category(reading.category) is not None:
         cat = policies.category(reading.category)
         assert cat is not None
-        from copilot.analysis.models import CategoryMatch
 
         refined.category = CategoryMatch(domain=cat.domain, category=cat.id, name=cat.names.get(analysis.reply_language, cat.names["en"]), score=1.0, matched=["llm"])
     if reading.injection and not refined.injection:

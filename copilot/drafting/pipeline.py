@@ -197,7 +197,7 @@ class DraftingPipeline:
                 try:
                     masked_body, more = mask_with_map(body)
                     both = mapping | more
-                    body = restore(llm_rewrite(self.llm, masked_body, check, request.category, request.level, lang, redact=both), both)
+                    body = restore(llm_rewrite(self.llm, masked_body, check, request, redact=both), both)
                 except LLMError:
                     break
                 self._count("llm_rewrites")

@@ -26,8 +26,7 @@ def calibrate(checker: Checker, files: list[Path], bands_from: list[Path] | None
     for path in files:
         for item in load_replies(path):
             gold = item.spans()
-            result = checker.check(item.reply, item.lang, complaint=item.complaint, level=item.level,
-                                   policy=item.policy)
+            result = checker.check(item.reply, item.lang, item.context)
             for v in result.violations + result.second_look:
                 if not v.rule_id.startswith("learned."):
                     findings.append((v.rule_id, v.confidence, _hit(gold, v.category, v.start, v.end)))

