@@ -16,6 +16,7 @@ from copilot.checking import CheckContext
 from copilot.knowledge.layout import KnowledgeLayout
 from copilot.knowledge.policies import LEVEL_NAMES
 from copilot.settings import get_settings
+from copilot.text import REPLY_LANGUAGES
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="complaint-copilot: drafts and checks replies to customer complaints.")
 kb = typer.Typer(no_args_is_help=True, help="Build and search the knowledge base.")
@@ -151,9 +152,9 @@ def check(
     from copilot.checking import CheckError
     from copilot.service import Copilot
 
-    if level not in ("agent", "supervisor", "manager"):
+    if level not in LEVEL_NAMES:
         _fail(f"--level must be agent, supervisor or manager, not {level!r}")
-    if lang is not None and lang not in ("zh-Hant", "zh-Hans", "en"):
+    if lang is not None and lang not in REPLY_LANGUAGES:
         _fail(f"--lang must be zh-Hant, zh-Hans or en, not {lang!r}")
     service = Copilot(get_settings())
     if file is not None:
@@ -301,11 +302,9 @@ def serve(
         except OSError:
             _fail(f"port {port} on {host} is already in use: stop the other process or pass --port (COPILOT_PORT)")
     service = Copilot(settings)
-    # the database is opened now: a wrong URL, password or schema stops the start with one line
-    service.stores.open()
+    app = create_app(service)  # opens the stores: a wrong database setting stops here, before anything else starts
     # the fixed guidance searches in the background, so the first agents' suggestions do not pay for them
     threading.Thread(target=service.warm, name="warm", daemon=True).start()
-    app = create_app(service)
     if not api_only:
         import gradio as gr  # the panel's framework is loaded only when the panel is served
 

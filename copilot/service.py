@@ -19,7 +19,7 @@ from copilot.cases.conversations import (
 from copilot.cases.knowledge import BUILTIN_SOURCE, Knowledge
 from copilot.cases.rewriting import Rewriting
 from copilot.cases.suggesting import ComplaintError, Suggesting
-from copilot.checking import CheckContext, Checker, CheckResult, FixResult
+from copilot.checking import NO_CONTEXT, CheckContext, Checker, CheckResult, FixResult
 from copilot.conversation.models import Brief, Conversation, ConversationStart, MessageIn
 from copilot.drafting.models import SuggestContext, Suggestion
 from copilot.drafting.rewrite import RewriteRequest, RewriteResult
@@ -106,19 +106,19 @@ class Copilot:
 
     # ---------------------------------------------------------------- checking
 
-    def check(self, text: str, language: str | None = None, context: CheckContext | None = None) -> CheckResult:
+    def check(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT) -> CheckResult:
         """Check a draft or the agent's own text against the "no excuses, no blame" rules (and, with a
         conversation's ledger, against the promises already made)."""
-        return self.checking.check(text, language, context or CheckContext())
+        return self.checking.check(text, language, context)
 
-    def fix(self, text: str, language: str | None = None, context: CheckContext | None = None) -> FixResult:
+    def fix(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT) -> FixResult:
         """Rewrite the flagged spans deterministically (phrasebook) and re-check until clean."""
-        return self.checking.fix(text, language, context or CheckContext())
+        return self.checking.fix(text, language, context)
 
-    def check_final(self, text: str, language: str | None = None, context: CheckContext | None = None, *,
+    def check_final(self, text: str, language: str | None = None, context: CheckContext = NO_CONTEXT, *,
                     suggestion_id: str | None = None, draft_kind: str | None = None, client: str | None = None) -> CheckResult:
         """Check the text the agent is about to send, and log it with its result."""
-        return self.checking.check_final(text, language, context or CheckContext(), suggestion_id=suggestion_id,
+        return self.checking.check_final(text, language, context, suggestion_id=suggestion_id,
                                          draft_kind=draft_kind, client=client)
 
     def feedback(self, feedback: Feedback, *, client: str | None = None) -> dict:

@@ -12,7 +12,6 @@ import yaml
 from copilot.analysis.classifier import ComplaintClassifier
 from copilot.analysis.models import (
     HARD_TYPES,
-    REPLY_LANGUAGES,
     Analysis,
     CategoryMatch,
     CustomerType,
@@ -24,7 +23,7 @@ from copilot.analysis.models import (
 )
 from copilot.analysis.topic import ReadingLexicon
 from copilot.knowledge.policies import PolicyBook
-from copilot.text import detect_language
+from copilot.text import REPLY_LANGUAGES, detect_language
 from copilot.text.matching import normalise_for_matching
 from copilot.text.numbers import find_amounts, find_durations, to_number
 

@@ -15,8 +15,6 @@ NEEDS: dict[str, Need] = {n: n for n in get_args(Need)}
 SIGNALS: dict[str, Signal] = {s: s for s in get_args(Signal)}
 CUSTOMER_TYPES: dict[str, CustomerType] = {t: t for t in get_args(CustomerType)}
 HARD_TYPES: dict[str, HardType] = {t: t for t in get_args(HardType)}
-ReplyLanguage = Literal["zh-Hant", "zh-Hans", "en"]
-REPLY_LANGUAGES: dict[str, ReplyLanguage] = {lang: lang for lang in get_args(ReplyLanguage)}
 
 
 class Evidence(BaseModel):

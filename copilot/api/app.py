@@ -22,7 +22,9 @@ def create_app(service: Copilot | None = None) -> FastAPI:
         description="Drafts and checks replies to customer complaints for a CRM. It never sends anything to a customer.",
     )
     app.state.copilot = copilot
-    copilot.stores.open()  # the audit log and conversations (and their migrations) now, not at the first request
+    # the stores (and their migrations) open now: a wrong database URL, password or schema stops the start with
+    # one line instead of failing the first request
+    copilot.stores.open()
     settings = copilot.settings
     app.add_middleware(Guard, key_hashes=settings.api_key_hashes, limiter=copilot.stores.rate_limiter,
                        max_body=settings.max_request_bytes)

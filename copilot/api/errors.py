@@ -26,12 +26,17 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", "-")
 
 
-async def copilot_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, CopilotError)
-    status = STATUS[exc.kind]
+def answer_for(exc: CopilotError, request_id: str) -> JSONResponse:
+    """The answer to one of the copilot's own errors: its kind's status, its code, and a retry hint where
+    trying again later can work."""
     message = f"{exc} ({HINTS[exc.code]})" if exc.code in HINTS else str(exc)
     headers = {"Retry-After": "1"} if exc.kind == "unavailable" or exc.code == "idempotency_key_busy" else None
-    return error_response(_request_id(request), status, exc.code, message, headers)
+    return error_response(request_id, STATUS[exc.kind], exc.code, message, headers)
+
+
+async def copilot_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, CopilotError)
+    return answer_for(exc, _request_id(request))
 
 
 async def invalid_body(request: Request, exc: Exception) -> JSONResponse:

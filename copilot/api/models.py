@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from copilot.checking import CheckResult
 from copilot.conversation import Conversation
 from copilot.drafting import SuggestContext, Suggestion
-
-Language = Literal["zh-Hant", "zh-Hans", "en"]
+from copilot.knowledge.policies import Level
+from copilot.text import ReplyLanguage
 
 
 class CheckRequest(BaseModel):
     text: str = Field(description="The draft or the agent's final text.", max_length=20_000)
-    language: Language | None = Field(None, description="Detected when omitted.")
+    language: ReplyLanguage | None = Field(None, description="Detected when omitted.")
     complaint: str | None = Field(None, description="The customer's message; quoting it is not flagged.", max_length=100_000)
-    level: Literal["agent", "supervisor", "manager"] = "agent"
+    level: Level = "agent"
     policy: str | None = Field(None, description="Policy category as domain/category, e.g. ecommerce/late_delivery.")
     fix: bool = Field(False, description="Also return a deterministic rewrite that passes the check.")
     final: bool = Field(False, description="This is the text the agent is sending: log it with its check.")
@@ -35,11 +33,11 @@ class SuggestRequest(BaseModel):
 
 class TurnCheckRequest(BaseModel):
     text: str = Field(description="What the agent is about to send in this conversation.", max_length=20_000)
-    language: Language | None = None
+    language: ReplyLanguage | None = None
 
 
 class BriefRequest(BaseModel):
-    language: Language | None = Field(None, description="The supervisor's language; default the conversation's.")
+    language: ReplyLanguage | None = Field(None, description="The supervisor's language; default the conversation's.")
 
 
 class MessageResponse(BaseModel):

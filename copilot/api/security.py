@@ -12,7 +12,7 @@ from typing import Any
 
 import anyio
 
-from copilot.api.errors import error_response
+from copilot.api.errors import answer_for, error_response
 from copilot.errors import Unavailable
 from copilot.storage.ratelimit import RateLimiter
 
@@ -69,8 +69,8 @@ class Guard:
         client = scope["state"]["client"] or f"ip:{scope['client'][0] if scope.get('client') else '-'}"
         try:
             wait = await anyio.to_thread.run_sync(self.limiter.take, client)  # the shared limiter asks the database
-        except Unavailable as exc:
-            return error_response(request_id, 503, exc.code, str(exc), {"Retry-After": "1"})
+        except Unavailable as exc:  # raised here, in middleware, which the exception handlers do not see
+            return answer_for(exc, request_id)
         if wait > 0:
             return error_response(request_id, 429, "rate_limited", f"too many requests: retry in {wait:.1f} s",
                                   {"Retry-After": str(max(1, round(wait)))})

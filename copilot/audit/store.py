@@ -164,7 +164,7 @@ class AuditLog:
     # ------------------------------------------------------------------ reading
 
     def rows(self, table: AuditTable, since: str | None = None) -> list[dict]:
-        query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at, id"
+        query = f"SELECT * FROM {table}" + (" WHERE created_at >= ?" if since else "") + " ORDER BY created_at"
         return self.db.read(query, (since,) if since else ()).dicts()
 
     def export(self, since: str | None, fmt: Literal["jsonl", "csv"]) -> str:

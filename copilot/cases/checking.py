@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from copilot.audit import Feedback
 from copilot.audit.store import analytics
-from copilot.checking import CheckContext, CheckResult, FixResult
-from copilot.checking.context import NO_CONTEXT
+from copilot.checking import NO_CONTEXT, CheckContext, CheckResult, FixResult
 from copilot.errors import NotFound
 from copilot.parts import Parts
 from copilot.privacy import mask_pii

@@ -20,9 +20,7 @@ from copilot.drafting.rewrite import (
 )
 from copilot.parts import Parts
 from copilot.privacy import mask_with_map, restore
-from copilot.text import detect_language, is_blank
-
-_LANGUAGES: dict[str, Language] = {"zh-Hant": "zh-Hant", "zh-Hans": "zh-Hans", "en": "en"}
+from copilot.text import REPLY_LANGUAGES, detect_language, is_blank
 
 
 class Rewriting:
@@ -40,7 +38,7 @@ class Rewriting:
         text = request.text
         if is_blank(text):
             raise CheckError("the text is empty: paste the draft or the reply you want rewritten")
-        lang = _LANGUAGES.get(request.language or detect_language(text), "en")
+        lang = REPLY_LANGUAGES.get(request.language or detect_language(text), "en")
         target = self._target(request, lang)
         context = self._context(request)
         out, engine, notices = self._with_llm(request, text, lang, target)
@@ -63,7 +61,7 @@ class Rewriting:
     @staticmethod
     def _target(request: RewriteRequest, lang: Language) -> Language:
         if request.control == "script":
-            return _LANGUAGES[script_target(lang, request.target)]
+            return REPLY_LANGUAGES[script_target(lang, request.target)]
         if request.control == "language":
             if request.target is None or request.target == lang:
                 raise RewriteUnavailable("say which language to switch to: target zh-Hant, zh-Hans or en (not the text's own)")

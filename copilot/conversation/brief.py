@@ -8,7 +8,6 @@ wants, how to approach them, the opening line), and its opening line is checked 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel
@@ -16,6 +15,7 @@ from pydantic import BaseModel
 from copilot.analysis.models import Analysis
 from copilot.conversation.models import Brief, BriefSection, Conversation
 from copilot.knowledge.policies import LEVELS, PolicyCategory
+from copilot.text import REPLY_LANGUAGES
 from copilot.text.script import convert_script
 from copilot.text.sentences import split_sentences
 from copilot.text.times import describe_due
@@ -38,8 +38,6 @@ def load_brief_lists(path: Path) -> dict[str, BriefLists]:
     return {lang: BriefLists.model_validate(values) for lang, values in data.items()}
 
 
-BriefLanguage = Literal["zh-Hant", "zh-Hans", "en"]
-_LANGUAGES: dict[str, BriefLanguage] = {"zh-Hant": "zh-Hant", "zh-Hans": "zh-Hans", "en": "en"}
 _SEP = {"en": "; ", "zh-Hant": "；", "zh-Hans": "；"}
 _LIST = {"en": ", ", "zh-Hant": "、", "zh-Hans": "、"}
 _STOP = {"en": ".", "zh-Hant": "。", "zh-Hans": "。"}
@@ -79,7 +77,7 @@ def compose_brief(
         "opening_line": opening_line,
     }
     sections = [BriefSection(key=key, title=labels[key], text=text) for key, text in texts.items()]
-    return Brief(conversation_id=conversation.id, language=_LANGUAGES[lang], engine="composer", title=labels["title"],
+    return Brief(conversation_id=conversation.id, language=REPLY_LANGUAGES[lang], engine="composer", title=labels["title"],
                  sections=sections, opening_line=opening_line)
 
 

@@ -30,7 +30,7 @@ def _translated(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def where(url: str) -> str:
+def location(url: str) -> str:
     """host:port/database of a URL, without the user's password."""
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
@@ -61,7 +61,7 @@ def check_url(url: str) -> None:
 def _connection_problem(url: str, exc: Exception) -> DatabaseConfigError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     lowered = text.lower()
-    place = where(url)
+    place = location(url)
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         hint = "the user or password in COPILOT_DATABASE_URL is wrong"
     elif re.search(r"database \".*\" does not exist", lowered):
@@ -109,7 +109,7 @@ class PostgresDatabase(Database):
 
     @property
     def where(self) -> str:
-        return where(self.url)
+        return location(self.url)
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:

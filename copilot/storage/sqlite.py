@@ -67,9 +67,7 @@ class SQLiteDatabase(Database):
 
     def migrate(self, migrations: Migrations) -> list[int]:
         applied = []
-        with self.transaction() as tx:
-            found = int(tx.run("PRAGMA user_version").scalar())
-        for number in range(found + 1, migrations.latest + 1):
+        for number in range(self.version(migrations.component) + 1, migrations.latest + 1):
             with self.transaction() as tx:
                 if int(tx.run("PRAGMA user_version").scalar()) >= number:
                     continue  # another process got there first

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from copilot.text.script import _converter
 
 Language = Literal["zh-Hant", "zh-Hans", "en", "other"]
+# the languages the copilot writes in; the map turns a name read from data or a request into its literal type
+ReplyLanguage = Literal["zh-Hant", "zh-Hans", "en"]
+REPLY_LANGUAGES: dict[str, ReplyLanguage] = {lang: lang for lang in get_args(ReplyLanguage)}
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
+from copilot.knowledge.policies import LEVELS as POLICY_LEVELS
 from copilot.service import Copilot
 from copilot.ui.views import LABELS
 
 UI_LANGUAGES = {"繁體中文": "zh-Hant", "简体中文": "zh-Hans", "English": "en"}
 LANGUAGE_NAMES = {"zh-Hant": "繁體中文", "zh-Hans": "简体中文", "en": "English"}
-LEVELS = ["agent", "supervisor", "manager"]
+LEVELS = list(POLICY_LEVELS)
 CHANNELS = ["chat", "social", "email", "phone"]
 FIRST = LABELS["zh-Hant"]  # the panel opens in Traditional Chinese
 
@@ -23,6 +24,11 @@ Relabel = Callable[[dict[str, str]], object]
 
 def labels_for(choice: str) -> dict[str, str]:
     return LABELS[UI_LANGUAGES.get(choice, "zh-Hant")]
+
+
+def made_by(engine: str, fixed_by: str) -> str:
+    """Which engine wrote a text, and what repaired it if anything did: "llm, fixed by rules"."""
+    return engine + (f", fixed by {fixed_by}" if fixed_by != "none" else "")
 
 
 def highlight(text: str, result) -> list[tuple[str, str | None]]:

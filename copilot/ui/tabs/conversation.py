@@ -13,7 +13,7 @@ from copilot.drafting import DRAFT_KINDS
 from copilot.drafting.rewrite import CONTROLS, RewriteRequest, RewriteUnavailable
 from copilot.errors import CopilotError
 from copilot.service import UnknownConversation
-from copilot.ui.kit import FIRST, LANGUAGE_NAMES, Panel, findings, highlight, labels_for
+from copilot.ui.kit import FIRST, LANGUAGE_NAMES, Panel, findings, highlight, labels_for, made_by
 from copilot.ui.views import (
     md_text,
     render_alerts,
@@ -213,7 +213,7 @@ class ConversationTab:
                 elif event.type == "draft" and event.draft is not None:
                     draft = event.draft
                     texts[draft.kind], found[draft.kind] = draft.text, draft.check.violations
-                    engines[draft.kind] = draft.engine + (f", fixed by {draft.fixed_by}" if draft.fixed_by != "none" else "")
+                    engines[draft.kind] = made_by(draft.engine, draft.fixed_by)
                     yield now(texts_of=[draft.kind], marks_of=[draft.kind])
                 elif event.type == "notice" and event.message:
                     notices.append(event.message)
@@ -261,7 +261,7 @@ class ConversationTab:
             return failed | {self.rewrite_notes: f"⚠ **{labels['cannot_rewrite']}:** {md_text(str(exc))}"}
         except (CopilotError, ValidationError) as exc:
             return failed | {self.rewrite_notes: f"**{labels['cannot_rewrite']}:** {md_text(str(exc))}"}
-        engine = result.engine + (f", fixed by {result.fixed_by}" if result.fixed_by != "none" else "")
+        engine = made_by(result.engine, result.fixed_by)
         notes = f"{findings(result.check)}\n\n`{result.language}` · {engine}" + "".join(f"\n\n*{md_text(n)}*" for n in result.notices)
         return {self.rewritten: result.text, self.rewritten_marks: highlight(result.text, result.check), self.rewrite_notes: notes}
 

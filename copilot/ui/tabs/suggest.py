@@ -11,7 +11,7 @@ from copilot.checking import CheckContext
 from copilot.drafting import DRAFT_KINDS, SuggestContext
 from copilot.errors import CopilotError
 from copilot.knowledge.policies import LEVEL_NAMES
-from copilot.ui.kit import CHANNELS, FIRST, LEVELS, Panel, findings, highlight, labels_for
+from copilot.ui.kit import CHANNELS, FIRST, LEVELS, Panel, findings, highlight, labels_for, made_by
 from copilot.ui.views import md_text
 
 REASONS: list[FeedbackReason] = ["blame_removed", "wrong_policy", "tone_too_cold", "too_long", "other"]
@@ -85,7 +85,7 @@ class DraftCard:
         return {self.view: gr.update(value=[]), self.box: "", self.engine: "", self.found: ""}
 
     def shown(self, draft, labels: dict[str, str]) -> dict:
-        engine = f"*{draft.engine}" + (f", fixed by {draft.fixed_by}" if draft.fixed_by != "none" else "") + "*"
+        engine = f"*{made_by(draft.engine, draft.fixed_by)}*"
         return {self.view: gr.update(value=highlight(draft.text, draft.check), visible=True),
                 self.box: gr.update(value=draft.text, visible=False), self.engine: engine,
                 self.found: findings(draft.check) if draft.check.violations else "",
